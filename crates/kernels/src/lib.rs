@@ -2,5 +2,12 @@
 //! No model knowledge lives here.
 
 pub mod types;
+pub mod dequant;
+pub mod quant;
+pub mod cpu;
+pub mod pool;
+pub mod ops;
+pub mod dot;
+pub mod matmul;
 
 pub use types::{GgmlType, QK_K};
