@@ -1,1 +1,4 @@
-//! engine
+//! The engine: requests and sampling, KV cache, generation loop.
+
+pub mod sampler;
+pub mod stop;
