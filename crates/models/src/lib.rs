@@ -1,1 +1,17 @@
-//! models
+//! Model architectures composed from shared layers.
+//! `registry` is the only place that matches on the architecture name.
+
+pub mod error;
+pub mod source;
+pub mod kv;
+pub mod layers;
+pub mod arch;
+pub mod registry;
+pub mod model;
+pub mod decoder;
+
+pub use error::ModelError;
+pub use kv::{KvAccess, LayerKvMut};
+pub use model::{ForwardCtx, LogitsWanted, Model, ModelConfig};
+pub use registry::load_model;
+pub use source::WeightSource;

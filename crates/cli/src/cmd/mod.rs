@@ -1,0 +1,39 @@
+//! One file per subcommand.
+
+mod bench;
+mod chat;
+mod info;
+mod perplexity;
+mod run;
+mod store;
+mod tokenize;
+
+use anyhow::Result;
+
+use crate::args::Command;
+
+pub fn dispatch(cmd: Command) -> Result<()> {
+    match cmd {
+        Command::Pull(a) => store::pull(&a),
+        Command::List(a) => store::list(a.json),
+        Command::Rm { name } => store::rm(&name),
+        Command::Run(a) => run::run(&a),
+        Command::Chat(a) => chat::run(&a),
+        Command::Info(a) => info::run(&a),
+        Command::Tokenize(a) => tokenize::run(&a),
+        Command::Perplexity(a) => perplexity::run(&a),
+        Command::Bench(a) => bench::run(&a),
+    }
+}
+
+/// Opens a model, naming the file in any error.
+pub fn open_model(path: &std::path::Path) -> Result<engine::LoadedModel> {
+    use anyhow::Context;
+    engine::LoadedModel::open(path).with_context(|| format!("loading {}", path.display()))
+}
+
+/// Opens only what tokenizing needs.
+pub fn open_tokenizer(path: &std::path::Path) -> Result<tokenize::Tokenizer> {
+    let src = models::WeightSource::open(path)?;
+    Ok(engine::load::tokenizer_for(path, &src)?)
+}

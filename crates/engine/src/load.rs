@@ -1,0 +1,39 @@
+//! Opening a model file or folder: weights, architecture and tokenizer together.
+
+use std::path::{Path, PathBuf};
+
+use models::{Model, WeightSource};
+use tokenize::Tokenizer;
+
+use crate::EngineError;
+
+pub struct LoadedModel {
+    pub path: PathBuf,
+    pub model: Box<dyn Model>,
+    pub tokenizer: Tokenizer,
+    pub source: WeightSource,
+}
+
+impl LoadedModel {
+    /// `path`: a `.gguf` file, or a Hugging Face folder with `config.json`, `*.safetensors`
+    /// and `tokenizer.json`.
+    pub fn open(path: &Path) -> Result<Self, EngineError> {
+        let (model, source) = models::load_model(path)?;
+        let tokenizer = tokenizer_for(path, &source)?;
+        Ok(Self { path: path.to_path_buf(), model, tokenizer, source })
+    }
+}
+
+/// The tokenizer inside a GGUF file, or `tokenizer.json` beside Hugging Face weights.
+pub fn tokenizer_for(path: &Path, source: &WeightSource) -> Result<Tokenizer, EngineError> {
+    Ok(match source {
+        WeightSource::Gguf(g) => Tokenizer::from_gguf(g)?,
+        WeightSource::Hf(_) => {
+            let tj = path.join("tokenizer.json");
+            if !tj.exists() {
+                return Err(EngineError::MissingTokenizer(path.to_path_buf()));
+            }
+            Tokenizer::from_tokenizer_json(&tj)?
+        }
+    })
+}

@@ -1,0 +1,37 @@
+//! `llama-perplexity -c 512` on GPL-3 + Apache-2.0 gives PPL 13.2312 for the reference model;
+//! ours must land within 0.5% of it.
+
+use std::path::PathBuf;
+
+use engine::LoadedModel;
+use kernels::pool::ThreadPool;
+
+fn model_path() -> PathBuf {
+    if let Ok(p) = std::env::var("AGORA_TEST_MODEL") {
+        return PathBuf::from(p);
+    }
+    store::Store::open_default()
+        .ok()
+        .and_then(|s| s.resolve(store::DEFAULT_MODEL).ok())
+        .map(|r| r.path)
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| panic!("the test model is missing: run `agora pull gemma3-270m` first (or set AGORA_TEST_MODEL)"))
+}
+
+#[test]
+fn perplexity_on_licenses_matches_llama_cpp() {
+    let mut text = String::new();
+    for f in ["/usr/share/common-licenses/GPL-3", "/usr/share/common-licenses/Apache-2.0"] {
+        text += &std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{f} is needed (Debian base-files): {e}"));
+    }
+    let lm = LoadedModel::open(&model_path()).expect("load model");
+    let tokens = lm.tokenizer.encode(&text, true, false).expect("tokenize");
+    assert_eq!(tokens.len(), 9883, "token count differs from llama.cpp's");
+    let pool = ThreadPool::new(2);
+    let r = eval::perplexity::perplexity(lm.model.as_ref(), &pool, &tokens, 512, lm.tokenizer.bos_id(), &mut |_, _| {})
+        .expect("perplexity");
+    let want = 13.2312;
+    eprintln!("PPL = {:.4} +/- {:.4} (llama.cpp {want})", r.ppl, r.stderr);
+    assert_eq!(r.n_chunks, 19);
+    assert!((r.ppl - want).abs() / want <= 0.005, "PPL {:.4} is not within 0.5% of {want}", r.ppl);
+}

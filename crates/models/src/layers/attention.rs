@@ -1,0 +1,119 @@
+//! Causal self-attention with grouped KV heads, optional per-head q/k norms (Gemma 3)
+//! and an optional sliding window. Keys and values live in the engine's cache.
+
+use kernels::ops::{axpy, dot_f32};
+use kernels::pool::ThreadPool;
+
+use super::parallel::SyncPtr;
+use super::{Linear, RmsNorm, Rope};
+use crate::model::{sized, Scratch};
+use crate::LayerKvMut;
+
+pub struct SelfAttention {
+    pub wq: Linear, // [n_head*head_dim, n_embd]
+    pub wk: Linear, // [n_kv_head*head_dim, n_embd]
+    pub wv: Linear, // [n_kv_head*head_dim, n_embd]
+    pub wo: Linear, // [n_embd, n_head*head_dim]
+    pub q_norm: Option<RmsNorm>, // [head_dim]
+    pub k_norm: Option<RmsNorm>, // [head_dim]
+    pub rope: Rope,
+    pub n_head: usize,
+    pub n_kv_head: usize,
+    pub head_dim: usize,
+    /// Attend only to the last `window` positions (the current one included).
+    pub window: Option<usize>,
+    /// Multiplies q·k (1/sqrt(head_dim), or Gemma's 1/sqrt(query_pre_attn_scalar)).
+    pub scale: f32,
+}
+
+impl SelfAttention {
+    /// h: [n, n_embd] normalised input for positions pos0..pos0+n; result in `s.o`: [n, n_embd].
+    pub fn forward(&self, pool: &ThreadPool, s: &mut Scratch, n: usize, pos0: usize, kv: LayerKvMut<'_>) {
+        let (hd, nh, nkv) = (self.head_dim, self.n_head, self.n_kv_head);
+        let kv_dim = nkv * hd;
+        let q = sized(&mut s.q, n * nh * hd);
+        let k = sized(&mut s.k, n * kv_dim);
+        let v = sized(&mut s.v, n * kv_dim);
+        let h = &s.h[..n * self.wq.cols];
+        self.wq.forward(pool, h, n, q);
+        self.wk.forward(pool, h, n, k);
+        self.wv.forward(pool, h, n, v);
+        if let Some(qn) = &self.q_norm {
+            qn.forward_inplace(q);
+        }
+        if let Some(kn) = &self.k_norm {
+            kn.forward_inplace(k);
+        }
+        let table = sized(&mut s.rope, n * self.rope.rot_dim);
+        self.rope.fill_table(pos0, n, table);
+        for t in 0..n {
+            let row = &table[t * self.rope.rot_dim..(t + 1) * self.rope.rot_dim];
+            q[t * nh * hd..(t + 1) * nh * hd].chunks_exact_mut(hd).for_each(|x| self.rope.apply(x, row));
+            k[t * kv_dim..(t + 1) * kv_dim].chunks_exact_mut(hd).for_each(|x| self.rope.apply(x, row));
+        }
+        for t in 0..n {
+            let slot = (pos0 + t) % kv.cap;
+            kv.k[slot * kv_dim..(slot + 1) * kv_dim].copy_from_slice(&k[t * kv_dim..(t + 1) * kv_dim]);
+            kv.v[slot * kv_dim..(slot + 1) * kv_dim].copy_from_slice(&v[t * kv_dim..(t + 1) * kv_dim]);
+        }
+        let att = sized(&mut s.att, n * nh * hd);
+        let span = self.window.unwrap_or(pos0 + n).min(pos0 + n);
+        let scores = sized(&mut s.scores, pool.n_threads() * span);
+        self.attend(pool, q, &kv, n, pos0, att, scores, span);
+        let o = sized(&mut s.o, n * self.wo.rows);
+        self.wo.forward(pool, att, n, o);
+    }
+
+    /// softmax(q k^T * scale) v over each query's visible positions, parallel over (query, head).
+    #[allow(clippy::too_many_arguments)]
+    fn attend(
+        &self,
+        pool: &ThreadPool,
+        q: &[f32],
+        kv: &LayerKvMut<'_>,
+        n: usize,
+        pos0: usize,
+        att: &mut [f32],
+        scores: &mut [f32],
+        span: usize,
+    ) {
+        let (hd, nh) = (self.head_dim, self.n_head);
+        let kv_dim = self.n_kv_head * hd;
+        let group = nh / self.n_kv_head;
+        let (att_p, sc_p) = (SyncPtr(att.as_mut_ptr()), SyncPtr(scores.as_mut_ptr()));
+        let (kc, vc, cap) = (&*kv.k, &*kv.v, kv.cap);
+        pool.run(&|tid, nt| {
+            // SAFETY: each thread owns its own scores row and the (query, head) items it is dealt.
+            let sc = unsafe { sc_p.slice(tid * span, span) };
+            let mut item = tid;
+            while item < n * nh {
+                let (t, head) = (item / nh, item % nh);
+                let pos = pos0 + t;
+                let first = self.window.map_or(0, |w| (pos + 1).saturating_sub(w));
+                let qh = &q[(t * nh + head) * hd..(t * nh + head + 1) * hd];
+                let kvh = head / group;
+                let cnt = pos + 1 - first;
+                let mut max = f32::NEG_INFINITY;
+                for (j, sj) in sc[..cnt].iter_mut().enumerate() {
+                    let slot = (first + j) % cap;
+                    let kr = &kc[slot * kv_dim + kvh * hd..slot * kv_dim + (kvh + 1) * hd];
+                    *sj = dot_f32(qh, kr) * self.scale;
+                    max = max.max(*sj);
+                }
+                let mut sum = 0.0f32;
+                for sj in sc[..cnt].iter_mut() {
+                    *sj = (*sj - max).exp();
+                    sum += *sj;
+                }
+                let out = unsafe { att_p.slice((t * nh + head) * hd, hd) };
+                out.fill(0.0);
+                let inv = 1.0 / sum;
+                for (j, &p) in sc[..cnt].iter().enumerate() {
+                    let slot = (first + j) % cap;
+                    axpy(p * inv, &vc[slot * kv_dim + kvh * hd..slot * kv_dim + (kvh + 1) * hd], out);
+                }
+                item += nt;
+            }
+        });
+    }
+}

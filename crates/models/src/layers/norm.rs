@@ -1,0 +1,59 @@
+//! RMS normalisation, as every supported architecture uses it.
+
+use weights::Tensor;
+
+use crate::ModelError;
+
+pub struct RmsNorm {
+    weight: Vec<f32>, // [dim]
+    eps: f32,
+}
+
+impl RmsNorm {
+    /// `add_one`: Hugging Face Gemma stores `w` and computes `x * (1 + w)`; GGUF already folds the 1 in.
+    pub fn from_tensor(t: &Tensor, dim: usize, eps: f32, add_one: bool) -> Result<Self, ModelError> {
+        if t.shape != [dim] {
+            return Err(ModelError::BadShape { name: t.name.clone(), got: t.shape.clone(), want: vec![dim] });
+        }
+        let mut weight = vec![0.0f32; dim];
+        kernels::dequant::dequantize_row(t.ty, t.data(), &mut weight)
+            .map_err(|e| ModelError::Config(format!("tensor '{}': {e}", t.name)))?;
+        if add_one {
+            weight.iter_mut().for_each(|w| *w += 1.0);
+        }
+        Ok(Self { weight, eps })
+    }
+
+    pub fn dim(&self) -> usize {
+        self.weight.len()
+    }
+
+    /// Normalises each `dim`-sized row of `x` into `out`.
+    pub fn forward(&self, x: &[f32], out: &mut [f32]) {
+        let d = self.dim();
+        for (xr, or) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+            let s = inv_rms(xr, self.eps);
+            for ((o, &xv), &w) in or.iter_mut().zip(xr).zip(&self.weight) {
+                *o = xv * s * w;
+            }
+        }
+    }
+
+    /// Normalises each `dim`-sized row of `x` in place (per-head q/k norms).
+    pub fn forward_inplace(&self, x: &mut [f32]) {
+        let d = self.dim();
+        for xr in x.chunks_exact_mut(d) {
+            let s = inv_rms(xr, self.eps);
+            for (xv, &w) in xr.iter_mut().zip(&self.weight) {
+                *xv *= s * w;
+            }
+        }
+    }
+}
+
+/// 1/sqrt(mean(x^2)+eps); the sum is kept in f64 because Gemma's residual reaches ~34,000.
+fn inv_rms(x: &[f32], eps: f32) -> f32 {
+    let ss: f64 = x.iter().map(|&v| (v as f64) * (v as f64)).sum();
+    let mean = (ss / x.len() as f64) as f32;
+    1.0 / (mean + eps).sqrt()
+}

@@ -1,0 +1,92 @@
+//! The interface every architecture implements, and the per-call working memory.
+
+use kernels::pool::ThreadPool;
+
+use crate::{KvAccess, ModelError};
+
+/// Shape facts the engine needs to size caches and batches.
+#[derive(Clone, Debug)]
+pub struct ModelConfig {
+    pub arch: String,
+    pub n_vocab: usize,
+    pub n_embd: usize,
+    pub n_layer: usize,
+    pub n_head: usize,
+    pub n_kv_head: usize,
+    pub head_dim: usize,
+    pub n_ctx_train: usize,
+    /// Per layer: `Some(w)` when the layer attends only to the last `w` positions.
+    pub layer_window: Vec<Option<usize>>,
+}
+
+impl ModelConfig {
+    pub fn kv_dim(&self) -> usize {
+        self.n_kv_head * self.head_dim
+    }
+}
+
+/// Which logits `forward` must produce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogitsWanted {
+    /// Only the last token's row (generation).
+    Last,
+    /// One row per input token (scoring).
+    All,
+    /// Rows for input tokens `i..` of this call (perplexity scores the second half of a chunk).
+    From(usize),
+    /// No logits (prefill chunks before the last).
+    None,
+}
+
+/// Thread pool plus reusable buffers, so a decode step allocates nothing after warm-up.
+pub struct ForwardCtx<'p> {
+    pub pool: &'p ThreadPool,
+    pub scratch: Scratch,
+}
+
+impl<'p> ForwardCtx<'p> {
+    pub fn new(pool: &'p ThreadPool) -> Self {
+        Self { pool, scratch: Scratch::default() }
+    }
+}
+
+/// Growable f32 buffers; `take(len)` hands out a zeroed-or-stale slice of exactly `len`.
+#[derive(Default)]
+pub struct Scratch {
+    pub x: Vec<f32>,
+    pub h: Vec<f32>,
+    pub q: Vec<f32>,
+    pub k: Vec<f32>,
+    pub v: Vec<f32>,
+    pub att: Vec<f32>,
+    pub o: Vec<f32>,
+    pub gate: Vec<f32>,
+    pub up: Vec<f32>,
+    pub scores: Vec<f32>,
+    pub rope: Vec<f32>,
+}
+
+/// Ensures `buf` holds exactly `len` floats, growing capacity only when needed.
+pub fn sized(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+    &mut buf[..len]
+}
+
+pub trait Model: Send + Sync {
+    fn config(&self) -> &ModelConfig;
+
+    /// Runs `tokens` (one sequence, positions `pos0..pos0+tokens.len()`) through the model,
+    /// writing their keys/values into `kv` and the requested logits into `out`
+    /// (`[rows, n_vocab]`: 1 row for `Last`, one per token for `All`, n - i for `From(i)`).
+    fn forward(
+        &self,
+        ctx: &mut ForwardCtx,
+        tokens: &[u32],
+        pos0: usize,
+        kv: &mut dyn KvAccess,
+        want: LogitsWanted,
+        out: &mut Vec<f32>,
+    ) -> Result<(), ModelError>;
+}

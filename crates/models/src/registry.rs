@@ -1,0 +1,43 @@
+//! Architecture name -> loader. The only `match` on architecture in the code base.
+
+use std::path::Path;
+
+use crate::arch::{gemma3, llama};
+use crate::decoder::{Block, Decoder};
+use crate::{ForwardCtx, KvAccess, LogitsWanted, Model, ModelConfig, ModelError, WeightSource};
+
+pub const SUPPORTED: &[&str] = &["gemma3", "llama"];
+
+/// Opens a GGUF file or Hugging Face folder and builds the model it describes.
+pub fn load_model(path: &Path) -> Result<(Box<dyn Model>, WeightSource), ModelError> {
+    let src = WeightSource::open(path)?;
+    let model = build(&src)?;
+    Ok((model, src))
+}
+
+pub fn build(src: &WeightSource) -> Result<Box<dyn Model>, ModelError> {
+    let arch = src.architecture()?;
+    Ok(match arch.as_str() {
+        "gemma3" => Box::new(gemma3::load(src)?),
+        "llama" => Box::new(llama::load(src, "llama")?),
+        other => return Err(ModelError::UnknownArchitecture(other.to_string(), SUPPORTED.join(", "))),
+    })
+}
+
+impl<B: Block> Model for Decoder<B> {
+    fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    fn forward(
+        &self,
+        ctx: &mut ForwardCtx,
+        tokens: &[u32],
+        pos0: usize,
+        kv: &mut dyn KvAccess,
+        want: LogitsWanted,
+        out: &mut Vec<f32>,
+    ) -> Result<(), ModelError> {
+        Decoder::forward(self, ctx, tokens, pos0, kv, want, out)
+    }
+}
