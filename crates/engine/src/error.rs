@@ -12,6 +12,8 @@ pub enum EngineError {
     Tokenize(#[from] tokenize::TokenizeError),
     #[error("no tokenizer.json in {0}; a Hugging Face model folder needs its tokenizer.json")]
     MissingTokenizer(std::path::PathBuf),
-    #[error("invalid sampling settings: {0}")]
-    Sampling(String),
+    #[error(transparent)]
+    Sampler(#[from] crate::sampler::SamplerError),
+    #[error("{0}")]
+    Invalid(String),
 }

@@ -151,13 +151,13 @@ impl<'m> Session<'m> {
         params: &SamplingParams,
         on_text: &mut dyn FnMut(&str) -> bool,
     ) -> Result<Generation, EngineError> {
-        params.validate().map_err(|e| EngineError::Sampling(e.to_string()))?;
+        params.validate()?;
         let mut timings = Timings { prompt_tokens: prompt.len(), ..Default::default() };
         let t0 = Instant::now();
         timings.cached_tokens = self.prefill(prompt)?;
         timings.prompt_seconds = t0.elapsed().as_secs_f64();
 
-        let mut sampler = SamplerChain::new(params, self.model.config().n_vocab);
+        let mut sampler = SamplerChain::new(params, self.model.config().n_vocab)?;
         for &t in prompt {
             sampler.accept(t);
         }
@@ -174,7 +174,7 @@ impl<'m> Session<'m> {
             if out.tokens.len() >= max {
                 break StopReason::MaxTokens;
             }
-            let id = sampler.sample(self.logits());
+            let id = sampler.sample(self.logits())?;
             sampler.accept(id);
             if tok.eog_ids().contains(&id) {
                 break StopReason::Eog;

@@ -31,7 +31,7 @@ pub fn perplexity(
 ) -> Result<Perplexity, EngineError> {
     let n_chunks = tokens.len() / n_ctx;
     if n_chunks == 0 || n_ctx < 4 {
-        return Err(EngineError::Sampling(format!(
+        return Err(EngineError::Invalid(format!(
             "perplexity needs at least one chunk of {n_ctx} tokens, the text has {}; use a longer file or a smaller --ctx",
             tokens.len()
         )));

@@ -1,1 +1,169 @@
-//! cpu
+//! Runtime CPU feature detection: the one `CpuLevel` every kernel dispatches on.
+//!
+//! Dispatch is always at run time (`is_x86_feature_detected!`), never by compile-time target features,
+//! so one binary runs on any x86-64 and picks the fastest kernels the machine has.
+//! `AGORA_CPU=scalar|avx2|avx512|neon` can lower the level (for testing and A/B timing), never raise it.
+
+use std::sync::OnceLock;
+
+/// An instruction-set level. Kernels exist for `Scalar` and `Avx2`; `Avx512` currently runs the AVX2
+/// kernels (it implies AVX2), `Neon` runs the scalar ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CpuLevel {
+    Scalar,
+    /// AVX2 + FMA + F16C.
+    Avx2,
+    /// AVX-512 F + BW on top of `Avx2`.
+    Avx512,
+    #[cfg(target_arch = "aarch64")]
+    Neon,
+}
+
+impl CpuLevel {
+    /// Every level that can exist on this architecture, lowest first.
+    pub fn all() -> &'static [CpuLevel] {
+        #[cfg(target_arch = "aarch64")]
+        {
+            &[CpuLevel::Scalar, CpuLevel::Neon]
+        }
+        #[cfg(not(target_arch = "aarch64"))]
+        {
+            &[CpuLevel::Scalar, CpuLevel::Avx2, CpuLevel::Avx512]
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CpuLevel::Scalar => "scalar",
+            CpuLevel::Avx2 => "avx2",
+            CpuLevel::Avx512 => "avx512",
+            #[cfg(target_arch = "aarch64")]
+            CpuLevel::Neon => "neon",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<CpuLevel> {
+        CpuLevel::all().iter().copied().find(|l| l.name().eq_ignore_ascii_case(s.trim()))
+    }
+
+    /// Rank within this architecture's chain (`all()` order).
+    fn rank(self) -> usize {
+        CpuLevel::all().iter().position(|l| *l == self).unwrap_or(0)
+    }
+
+    /// Whether this machine can run kernels of this level.
+    pub fn is_supported(self) -> bool {
+        self == CpuLevel::Scalar || (CpuLevel::all().contains(&self) && self.rank() <= detected().rank())
+    }
+
+    /// The highest supported level not above `self`: what a request for `self` actually runs.
+    /// Kernels call this before entering `#[target_feature]` code, so no request can reach an
+    /// instruction the CPU lacks.
+    pub fn clamp_supported(self) -> CpuLevel {
+        if self.is_supported() {
+            self
+        } else {
+            detected()
+        }
+    }
+
+    /// True when AVX2+FMA+F16C kernels may run at this level.
+    #[inline]
+    pub fn has_avx2(self) -> bool {
+        matches!(self, CpuLevel::Avx2 | CpuLevel::Avx512)
+    }
+}
+
+impl std::fmt::Display for CpuLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The best level this CPU supports (computed once).
+pub fn detected() -> CpuLevel {
+    static DETECTED: OnceLock<CpuLevel> = OnceLock::new();
+    *DETECTED.get_or_init(detect)
+}
+
+#[cfg(target_arch = "x86_64")]
+fn detect() -> CpuLevel {
+    let avx2 = is_x86_feature_detected!("avx2")
+        && is_x86_feature_detected!("fma")
+        && is_x86_feature_detected!("f16c");
+    if !avx2 {
+        return CpuLevel::Scalar;
+    }
+    if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw") {
+        return CpuLevel::Avx512;
+    }
+    CpuLevel::Avx2
+}
+
+#[cfg(target_arch = "aarch64")]
+fn detect() -> CpuLevel {
+    if std::arch::is_aarch64_feature_detected!("neon") {
+        CpuLevel::Neon
+    } else {
+        CpuLevel::Scalar
+    }
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn detect() -> CpuLevel {
+    CpuLevel::Scalar
+}
+
+/// Whether the CPU also has AVX-512 VNNI (`vpdpbusd`); informational until AVX-512 kernels exist.
+pub fn has_avx512_vnni() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        detected() == CpuLevel::Avx512 && is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// The level kernels use by default: `detected()`, lowered by `AGORA_CPU` when set to a known lower level.
+/// Read once; an unknown or higher value is ignored.
+pub fn active() -> CpuLevel {
+    static ACTIVE: OnceLock<CpuLevel> = OnceLock::new();
+    *ACTIVE.get_or_init(|| {
+        let requested = std::env::var("AGORA_CPU").ok().and_then(|v| CpuLevel::from_name(&v));
+        resolve(detected(), requested)
+    })
+}
+
+/// `requested` if it is not above `detected`, else `detected`.
+fn resolve(detected: CpuLevel, requested: Option<CpuLevel>) -> CpuLevel {
+    match requested {
+        Some(r) if r.rank() <= detected.rank() => r,
+        _ => detected,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_override_only_lowers() {
+        assert_eq!(resolve(CpuLevel::Avx2, Some(CpuLevel::Scalar)), CpuLevel::Scalar);
+        assert_eq!(resolve(CpuLevel::Scalar, Some(CpuLevel::Avx2)), CpuLevel::Scalar);
+        assert_eq!(resolve(CpuLevel::Avx2, None), CpuLevel::Avx2);
+        assert_eq!(CpuLevel::from_name(" AVX2 "), Some(CpuLevel::Avx2));
+        assert_eq!(CpuLevel::from_name("sse9"), None);
+    }
+
+    #[test]
+    fn clamp_never_exceeds_detected() {
+        for &l in CpuLevel::all() {
+            let c = l.clamp_supported();
+            assert!(c.is_supported(), "{l} clamped to unsupported {c}");
+            assert!(c.rank() <= detected().rank());
+        }
+        assert!(active().is_supported());
+    }
+}

@@ -66,6 +66,11 @@ pub struct Scratch {
     pub rope: Vec<f32>,
 }
 
+/// A config field the architecture cannot do without.
+pub fn required<T>(v: Option<T>, key: &str) -> Result<T, ModelError> {
+    v.ok_or_else(|| ModelError::Config(format!("config.json has no '{key}'")))
+}
+
 /// Ensures `buf` holds exactly `len` floats, growing capacity only when needed.
 pub fn sized(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
     if buf.len() < len {

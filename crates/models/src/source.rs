@@ -33,22 +33,15 @@ impl WeightSource {
     pub fn has_tensor(&self, name: &str) -> bool {
         match self {
             Self::Gguf(g) => g.tensor_infos().iter().any(|t| t.name == name),
-            Self::Hf(h) => h.tensor(name).is_ok(),
+            Self::Hf(h) => h.contains_tensor(name),
         }
     }
 
     pub fn architecture(&self) -> Result<String, ModelError> {
         match self {
             Self::Gguf(g) => Ok(g.metadata().get_str("general.architecture")?.to_string()),
-            Self::Hf(h) => Ok(hf_arch_to_gguf(&h.config.model_type).to_string()),
+            Self::Hf(h) => Ok(h.config.gguf_arch().unwrap_or(h.config.model_type.as_str()).to_string()),
         }
     }
 }
 
-/// HF `model_type` -> the GGUF architecture name used by the registry.
-fn hf_arch_to_gguf(model_type: &str) -> &str {
-    match model_type {
-        "gemma3_text" | "gemma3" => "gemma3",
-        other => other,
-    }
-}

@@ -14,7 +14,10 @@ use crate::settings;
 pub fn run(a: &ChatArgs) -> Result<()> {
     let path = settings::resolve_model(a.model.as_deref(), true)?;
     let lm = super::open_model(&path)?;
-    let template = ChatTemplate::for_model(&lm.source, &lm.model.config().arch)?;
+    let template = ChatTemplate::from_source_or_default(lm.tokenizer.chat_template(), &lm.model.config().arch)?;
+    let tok = &lm.tokenizer;
+    let text_of = |id: Option<u32>| id.and_then(|i| tok.token_text(i)).unwrap_or("").to_string();
+    let (bos, eos) = (text_of(tok.bos_id()), text_of(tok.eos_id()));
     let pool = ThreadPool::new(settings::threads(a.opts.threads));
     let params = settings::sampling(&a.sampling, a.n_predict);
     let mut session = Session::new(lm.model.as_ref(), &pool, a.opts.ctx);
@@ -42,8 +45,8 @@ pub fn run(a: &ChatArgs) -> Result<()> {
             _ => {}
         }
         messages.push(ChatMessage::new("user", line));
-        let prompt = template.render(&messages, true, &lm.tokenizer)?;
-        let ids = lm.tokenizer.encode(&prompt, !template.starts_with_bos(&prompt, &lm.tokenizer), true)?;
+        let prompt = template.render(&messages, true, &bos, &eos)?;
+        let ids = tok.encode_chat_prompt(&prompt)?;
         let g = match session.generate(&lm.tokenizer, &ids, &params, &mut |s| {
             print!("{s}");
             let _ = stdout.flush();

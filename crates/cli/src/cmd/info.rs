@@ -65,7 +65,11 @@ fn show(v: &MetaValue) -> String {
     match v {
         MetaValue::Array(arr) => show_array(arr),
         MetaValue::String(s) if s.len() > 80 => format!("{:?}... ({} chars)", &s[..s.floor_char_boundary(60)], s.len()),
-        other => format!("{other}"),
+        MetaValue::String(s) => format!("{s:?}"),
+        MetaValue::Bool(b) => b.to_string(),
+        MetaValue::F32(x) => x.to_string(),
+        MetaValue::F64(x) => x.to_string(),
+        other => other.as_int().map_or_else(|| format!("{other:?}"), |i| i.to_string()),
     }
 }
 

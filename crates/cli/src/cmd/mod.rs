@@ -33,7 +33,7 @@ pub fn open_model(path: &std::path::Path) -> Result<engine::LoadedModel> {
 }
 
 /// Opens only what tokenizing needs.
-pub fn open_tokenizer(path: &std::path::Path) -> Result<tokenize::Tokenizer> {
+pub fn open_tokenizer(path: &std::path::Path) -> Result<::tokenize::Tokenizer> {
     let src = models::WeightSource::open(path)?;
     Ok(engine::load::tokenizer_for(path, &src)?)
 }

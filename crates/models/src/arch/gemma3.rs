@@ -17,7 +17,7 @@ use weights::names::{tn, TensorName as T};
 
 use crate::decoder::{add_residual, Block, Decoder};
 use crate::layers::{Activation, Embedding, GatedMlp, Linear, RmsNorm, Rope, RopeStyle, SelfAttention};
-use crate::model::{sized, Scratch};
+use crate::model::{required, sized, Scratch};
 use crate::{LayerKvMut, ModelConfig, ModelError, WeightSource};
 
 const SWA_PATTERN: usize = 6;
@@ -65,22 +65,23 @@ impl Gemma3Config {
     }
 
     pub fn from_hf(c: &HfConfig) -> Result<Self, ModelError> {
-        let n_head = c.num_attention_heads;
-        let head_dim = c.head_dim.unwrap_or(c.hidden_size / n_head.max(1));
+        let n_head = required(c.num_attention_heads, "num_attention_heads")?;
+        let n_embd = required(c.hidden_size, "hidden_size")?;
+        let head_dim = c.head_dim.unwrap_or(n_embd / n_head);
         Ok(Self {
-            n_vocab: c.vocab_size,
-            n_embd: c.hidden_size,
-            n_layer: c.num_hidden_layers,
-            n_ff: c.intermediate_size,
+            n_vocab: required(c.vocab_size, "vocab_size")?,
+            n_embd,
+            n_layer: required(c.num_hidden_layers, "num_hidden_layers")?,
+            n_ff: required(c.intermediate_size, "intermediate_size")?,
             n_head,
             n_kv_head: c.num_key_value_heads.unwrap_or(n_head),
             head_dim,
             n_ctx_train: c.max_position_embeddings.unwrap_or(32768),
             eps: c.rms_norm_eps.unwrap_or(1e-6) as f32,
             rope_base_global: c.rope_theta.unwrap_or(1e6) as f32,
-            rope_base_local: c.extra_f64("rope_local_base_freq").unwrap_or(LOCAL_ROPE_BASE as f64) as f32,
+            rope_base_local: c.rope_local_base_freq.unwrap_or(LOCAL_ROPE_BASE as f64) as f32,
             sliding_window: c.sliding_window.unwrap_or(512),
-            query_pre_attn_scalar: c.extra_f64("query_pre_attn_scalar").unwrap_or(head_dim as f64) as f32,
+            query_pre_attn_scalar: c.query_pre_attn_scalar.unwrap_or(head_dim as f64) as f32,
             norm_add_one: true,
         })
     }

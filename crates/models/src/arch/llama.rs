@@ -13,7 +13,7 @@ use weights::names::{tn, TensorName as T};
 
 use crate::decoder::{add_residual, Block, Decoder};
 use crate::layers::{Activation, Embedding, GatedMlp, Linear, RmsNorm, Rope, RopeStyle, SelfAttention};
-use crate::model::{sized, Scratch};
+use crate::model::{required, sized, Scratch};
 use crate::{LayerKvMut, ModelConfig, ModelError, WeightSource};
 
 #[derive(Clone, Debug)]
@@ -58,16 +58,14 @@ impl LlamaConfig {
     }
 
     pub fn from_hf(c: &HfConfig) -> Result<Self, ModelError> {
-        let n_head = c.num_attention_heads;
-        if n_head == 0 {
-            return Err(ModelError::Config("num_attention_heads is 0".into()));
-        }
-        let head_dim = c.head_dim.unwrap_or(c.hidden_size / n_head);
+        let n_head = required(c.num_attention_heads, "num_attention_heads")?;
+        let n_embd = required(c.hidden_size, "hidden_size")?;
+        let head_dim = c.head_dim.unwrap_or(n_embd / n_head);
         let rope_base = c.rope_theta.unwrap_or(10_000.0) as f32;
         Ok(Self {
-            n_embd: c.hidden_size,
-            n_layer: c.num_hidden_layers,
-            n_ff: c.intermediate_size,
+            n_embd,
+            n_layer: required(c.num_hidden_layers, "num_hidden_layers")?,
+            n_ff: required(c.intermediate_size, "intermediate_size")?,
             n_head,
             n_kv_head: c.num_key_value_heads.unwrap_or(n_head),
             head_dim,
@@ -85,13 +83,12 @@ impl LlamaConfig {
 /// band between blended smoothly. Returned as divisors of each inverse frequency.
 fn llama3_freq_factors(c: &HfConfig, dim: usize, base: f32) -> Option<Vec<f32>> {
     let rs = c.rope_scaling.as_ref()?;
-    let kind = rs.get("rope_type").or_else(|| rs.get("type"))?.as_str()?;
-    if kind != "llama3" {
+    if rs.rope_type.as_deref() != Some("llama3") {
         return None;
     }
-    let f = |k: &str, d: f64| rs.get(k).and_then(|v| v.as_f64()).unwrap_or(d);
-    let (factor, low, high) = (f("factor", 8.0), f("low_freq_factor", 1.0), f("high_freq_factor", 4.0));
-    let old_ctx = f("original_max_position_embeddings", 8192.0);
+    let factor = rs.factor.unwrap_or(8.0);
+    let (low, high) = (rs.low_freq_factor.unwrap_or(1.0), rs.high_freq_factor.unwrap_or(4.0));
+    let old_ctx = rs.original_max_position_embeddings.unwrap_or(8192) as f64;
     let (low_wavelen, high_wavelen) = (old_ctx / low, old_ctx / high);
     Some(
         (0..dim / 2)

@@ -1,0 +1,270 @@
+//! Prefill GEMM on pre-decoded weight panels (AVX2).
+//!
+//! With many activation rows, decoding a weight block once per NC rows (the direct tiles) still costs
+//! more than the multiply. Instead each thread decodes its chunk of weight rows once into a small
+//! panel in L1/L2 (`decode_*`), in a layout the micro-kernels read with plain loads, and then sweeps
+//! every activation row over it. Two panel formats cover all types:
+//! - `LegacyBlock` (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0): 32 int8 weights, signed (offset applied) or, for the
+//!   types with a min, unsigned, plus f32 d and m.
+//! - `KBlock` (Q4_K, Q5_K, Q6_K): 256 unsigned quants, per-32 i16 scale vectors ready for `madd`,
+//!   per-16 min coefficients for the activation block sums, and the two float factors:
+//!   dot = d·da·Σ sc·(q·a) − dmin·da·Σ mn·bsum (Q6_K: mn = 32·sc, dmin = d, folding its -32 offset).
+
+use std::arch::x86_64::*;
+
+use super::act::{BlockQ8, BlockQ8K};
+use super::decode::scale_min_k4;
+use super::tile::{pick_tile, Tile, TileFn};
+use super::x86::{bits_to_bytes_32, dot_i8_signed, hsum_ps, load_f16, load_f16_tail, load_f16x2, nibbles_32};
+use crate::types::{GgmlType, QK_K};
+
+/// One decoded 32-value block: value = d * w + m.
+#[derive(Clone, Copy)]
+#[repr(C, align(8))]
+pub(crate) struct LegacyBlock {
+    pub w: [i8; 32],
+    pub d: f32,
+    pub m: f32,
+}
+
+/// One decoded 256-value super-block (see the module docs).
+#[derive(Clone, Copy)]
+#[repr(C, align(32))]
+pub(crate) struct KBlock {
+    pub q: [u8; QK_K],
+    /// `sc[k]`: i16 lanes 0..8 = scale of values 32k..32k+16, lanes 8..16 = of 32k+16..32k+32.
+    pub sc: [[i16; 16]; 8],
+    /// Per 16 values: coefficient of the activation block sum.
+    pub mn: [i16; 16],
+    pub d: f32,
+    pub dmin: f32,
+}
+
+impl LegacyBlock {
+    pub const ZERO: LegacyBlock = LegacyBlock { w: [0; 32], d: 0.0, m: 0.0 };
+}
+
+impl KBlock {
+    pub const ZERO: KBlock = KBlock { q: [0; QK_K], sc: [[0; 16]; 8], mn: [0; 16], d: 0.0, dmin: 0.0 };
+}
+
+/// Which panel format `ty` decodes to.
+pub(crate) fn panel_kind(ty: GgmlType) -> Option<PanelKind> {
+    match ty {
+        GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q8_0 => Some(PanelKind::LegacySigned),
+        GgmlType::Q4_1 | GgmlType::Q5_1 => Some(PanelKind::LegacyMin),
+        GgmlType::Q4K | GgmlType::Q5K | GgmlType::Q6K => Some(PanelKind::K),
+        _ => None,
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PanelKind {
+    LegacySigned,
+    LegacyMin,
+    K,
+}
+
+/// Decodes `nb` 32-blocks of a legacy-type row at `src` into `dst`.
+///
+/// # Safety
+/// AVX2+FMA+F16C; `src` holds `nb` blocks of `ty`; `dst.len() == nb`.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn decode_legacy_row(ty: GgmlType, src: *const u8, dst: &mut [LegacyBlock]) {
+    let ts = ty.type_size();
+    for (i, out) in dst.iter_mut().enumerate() {
+        let p = src.add(i * ts);
+        let (w, d, m) = match ty {
+            GgmlType::Q4_0 => (_mm256_sub_epi8(nibbles_32(p.add(2)), _mm256_set1_epi8(8)), load_f16(p), 0.0),
+            GgmlType::Q5_0 => {
+                let hi = _mm256_andnot_si256(bits_to_bytes_32(p.add(2)), _mm256_set1_epi8(0xF0u8 as i8));
+                (_mm256_or_si256(nibbles_32(p.add(6)), hi), load_f16(p), 0.0)
+            }
+            GgmlType::Q4_1 => {
+                let dm = load_f16x2(p);
+                (nibbles_32(p.add(4)), _mm_cvtss_f32(dm), _mm_cvtss_f32(_mm_movehdup_ps(dm)))
+            }
+            GgmlType::Q5_1 => {
+                let hi = _mm256_and_si256(bits_to_bytes_32(p.add(4)), _mm256_set1_epi8(0x10));
+                let dm = load_f16x2(p);
+                (_mm256_or_si256(nibbles_32(p.add(8)), hi), _mm_cvtss_f32(dm), _mm_cvtss_f32(_mm_movehdup_ps(dm)))
+            }
+            _ => (_mm256_loadu_si256(p.add(2) as *const __m256i), load_f16(p), 0.0),
+        };
+        _mm256_storeu_si256(out.w.as_mut_ptr() as *mut __m256i, w);
+        out.d = d;
+        out.m = m;
+    }
+}
+
+/// Decodes `dst.len()` super-blocks of a K-quant row at `src` into `dst`.
+///
+/// # Safety
+/// AVX2+FMA+F16C; `src` holds `dst.len()` blocks of `ty` (Q4_K, Q5_K or Q6_K).
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn decode_k_row(ty: GgmlType, src: *const u8, dst: &mut [KBlock]) {
+    let ts = ty.type_size();
+    let m4 = _mm256_set1_epi8(0x0F);
+    for (i, out) in dst.iter_mut().enumerate() {
+        let p = src.add(i * ts);
+        let q = out.q.as_mut_ptr();
+        if ty == GgmlType::Q6K {
+            let m3 = _mm256_set1_epi8(3);
+            for half in 0..2 {
+                let qh = _mm256_loadu_si256(p.add(128 + 32 * half) as *const __m256i);
+                let ql0 = _mm256_loadu_si256(p.add(64 * half) as *const __m256i);
+                let ql1 = _mm256_loadu_si256(p.add(64 * half + 32) as *const __m256i);
+                let lows = [
+                    _mm256_and_si256(ql0, m4),
+                    _mm256_and_si256(ql1, m4),
+                    _mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                    _mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                ];
+                let highs = [
+                    _mm256_and_si256(qh, m3),
+                    _mm256_and_si256(_mm256_srli_epi16(qh, 2), m3),
+                    _mm256_and_si256(_mm256_srli_epi16(qh, 4), m3),
+                    _mm256_and_si256(_mm256_srli_epi16(qh, 6), m3),
+                ];
+                for k in 0..4 {
+                    let v = _mm256_or_si256(lows[k], _mm256_slli_epi16(highs[k], 4));
+                    _mm256_storeu_si256(q.add(128 * half + 32 * k) as *mut __m256i, v);
+                }
+            }
+            let sc = &*(p.add(192) as *const [i8; 16]);
+            for k in 0..8 {
+                for l in 0..8 {
+                    out.sc[k][l] = sc[2 * k] as i16;
+                    out.sc[k][8 + l] = sc[2 * k + 1] as i16;
+                }
+            }
+            for g in 0..16 {
+                out.mn[g] = 32 * sc[g] as i16;
+            }
+            out.d = load_f16_tail(p.add(208));
+            out.dmin = out.d;
+        } else {
+            let five = ty == GgmlType::Q5K;
+            let qs = p.add(if five { 48 } else { 16 });
+            let qh = _mm256_loadu_si256(p.add(16) as *const __m256i);
+            let one = _mm256_set1_epi8(1);
+            for j in 0..4 {
+                let b = _mm256_loadu_si256(qs.add(32 * j) as *const __m256i);
+                let mut lo = _mm256_and_si256(b, m4);
+                let mut hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
+                if five {
+                    let h = _mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * j as i32));
+                    lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(h, one), 4));
+                    hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 1), one), 4));
+                }
+                _mm256_storeu_si256(q.add(64 * j) as *mut __m256i, lo);
+                _mm256_storeu_si256(q.add(64 * j + 32) as *mut __m256i, hi);
+            }
+            let scales = &*(p.add(4) as *const [u8; 12]);
+            for s in 0..8 {
+                let (sc, mn) = scale_min_k4(s, scales);
+                out.sc[s] = [sc as i16; 16];
+                out.mn[2 * s] = mn as i16;
+                out.mn[2 * s + 1] = mn as i16;
+            }
+            let dm = load_f16x2(p);
+            out.d = _mm_cvtss_f32(dm);
+            out.dmin = _mm_cvtss_f32(_mm_movehdup_ps(dm));
+        }
+    }
+}
+
+/// Legacy panel tile: `t.w` points at `LegacyBlock`s (`t.w_stride` bytes per row), `t.a` at `BlockQ8`s.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn tile_legacy<const SIGNED: bool, const NR: usize, const NC: usize>(t: &Tile) {
+    let mut acc = [[_mm256_setzero_ps(); NC]; NR];
+    let mut mins = [[0.0f32; NC]; NR];
+    let ones = _mm256_set1_epi16(1);
+    for b in 0..t.n {
+        let mut w = [_mm256_setzero_si256(); NR];
+        let mut wabs = [_mm256_setzero_si256(); NR];
+        let mut dw = [_mm256_setzero_ps(); NR];
+        let mut mw = [0.0f32; NR];
+        for r in 0..NR {
+            let blk = &*(t.w.add(r * t.w_stride) as *const LegacyBlock).add(b);
+            w[r] = _mm256_loadu_si256(blk.w.as_ptr() as *const __m256i);
+            wabs[r] = if SIGNED { _mm256_sign_epi8(w[r], w[r]) } else { w[r] };
+            dw[r] = _mm256_set1_ps(blk.d);
+            mw[r] = blk.m;
+        }
+        for c in 0..NC {
+            let ab = &*(t.a.add(c * t.a_stride) as *const BlockQ8).add(b);
+            let a = _mm256_loadu_si256(ab.qs.as_ptr() as *const __m256i);
+            let da = _mm256_set1_ps(ab.d);
+            for r in 0..NR {
+                let s = if SIGNED {
+                    dot_i8_signed(wabs[r], w[r], a)
+                } else {
+                    _mm256_madd_epi16(_mm256_maddubs_epi16(w[r], a), ones)
+                };
+                acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw[r], da), acc[r][c]);
+                if !SIGNED {
+                    mins[r][c] = mw[r].mul_add(ab.s, mins[r][c]);
+                }
+            }
+        }
+    }
+    for r in 0..NR {
+        for c in 0..NC {
+            *t.out.add(c * t.out_stride + r) = hsum_ps(acc[r][c]) + mins[r][c];
+        }
+    }
+}
+
+/// K panel tile: `t.w` points at `KBlock`s, `t.a` at `BlockQ8K`s.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn tile_k<const NR: usize, const NC: usize>(t: &Tile) {
+    let mut acc = [[_mm256_setzero_ps(); NC]; NR];
+    for b in 0..t.n {
+        let mut sumi = [[_mm256_setzero_si256(); NC]; NR];
+        for k in 0..QK_K / 32 {
+            let mut q = [_mm256_setzero_si256(); NR];
+            for r in 0..NR {
+                let blk = &*(t.w.add(r * t.w_stride) as *const KBlock).add(b);
+                q[r] = _mm256_load_si256(blk.q.as_ptr().add(32 * k) as *const __m256i);
+            }
+            for c in 0..NC {
+                let ab = &*(t.a.add(c * t.a_stride) as *const BlockQ8K).add(b);
+                let a = _mm256_loadu_si256(ab.qs.as_ptr().add(32 * k) as *const __m256i);
+                for r in 0..NR {
+                    let blk = &*(t.w.add(r * t.w_stride) as *const KBlock).add(b);
+                    let sc = _mm256_load_si256(blk.sc[k].as_ptr() as *const __m256i);
+                    let p = _mm256_madd_epi16(_mm256_maddubs_epi16(q[r], a), sc);
+                    sumi[r][c] = _mm256_add_epi32(sumi[r][c], p);
+                }
+            }
+        }
+        for c in 0..NC {
+            let ab = &*(t.a.add(c * t.a_stride) as *const BlockQ8K).add(b);
+            let bs = _mm256_loadu_si256(ab.bsums.as_ptr() as *const __m256i);
+            let da = _mm256_set1_ps(ab.d);
+            for r in 0..NR {
+                let blk = &*(t.w.add(r * t.w_stride) as *const KBlock).add(b);
+                let mn = _mm256_madd_epi16(bs, _mm256_load_si256(blk.mn.as_ptr() as *const __m256i));
+                let dd = _mm256_mul_ps(_mm256_set1_ps(blk.d), da);
+                let dm = _mm256_mul_ps(_mm256_set1_ps(-blk.dmin), da);
+                acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[r][c]), dd, acc[r][c]);
+                acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mn), dm, acc[r][c]);
+            }
+        }
+    }
+    for r in 0..NR {
+        for c in 0..NC {
+            *t.out.add(c * t.out_stride + r) = hsum_ps(acc[r][c]);
+        }
+    }
+}
+
+/// The panel tile for `kind` and shape (nr, nc), both in 1..=4.
+pub(crate) fn tile_fn(kind: PanelKind, nr: usize, nc: usize) -> TileFn {
+    match kind {
+        PanelKind::LegacySigned => pick_tile!(tile_legacy::<true>, nr, nc),
+        PanelKind::LegacyMin => pick_tile!(tile_legacy::<false>, nr, nc),
+        PanelKind::K => pick_tile!(tile_k, nr, nc),
+    }
+}

@@ -1,0 +1,277 @@
+//! Writes GGUF v3 files. The file appears under its final name only when complete
+//! (write `<path>.tmp-<pid>` in the same directory, fsync, rename), so a crash never leaves half a model.
+
+use std::collections::HashSet;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use kernels::GgmlType;
+
+use super::metadata::{MetaArray, MetaValue, Metadata};
+use super::reader::{align_up, tensor_bytes};
+use super::{DEFAULT_ALIGNMENT, GGUF_MAGIC, KEY_ALIGNMENT, MAX_DIMS};
+use crate::error::{Result, WeightsError};
+use crate::tensor::Tensor;
+
+const VERSION: u32 = 3;
+
+/// Collects metadata and tensors, then writes them as one GGUF v3 file.
+#[derive(Default)]
+pub struct GgufWriter {
+    metadata: Metadata,
+    tensors: Vec<Tensor>,
+    names: HashSet<String>,
+}
+
+impl GgufWriter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Start from existing metadata (e.g. copied from a source model).
+    pub fn with_metadata(metadata: Metadata) -> Self {
+        GgufWriter { metadata, ..Self::default() }
+    }
+
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    pub fn metadata_mut(&mut self) -> &mut Metadata {
+        &mut self.metadata
+    }
+
+    /// Set one metadata value, e.g. `w.set("general.name", "tiny")`.
+    pub fn set(&mut self, key: impl Into<String>, value: impl Into<MetaValue>) {
+        self.metadata.insert(key, value);
+    }
+
+    /// Data alignment (a power of two); stored as `general.alignment`. The default is 32.
+    pub fn set_alignment(&mut self, alignment: u32) -> Result<()> {
+        if alignment == 0 || !alignment.is_power_of_two() {
+            return Err(WeightsError::InvalidWrite(format!("alignment {alignment} is not a power of two")));
+        }
+        self.metadata.insert(KEY_ALIGNMENT, alignment);
+        Ok(())
+    }
+
+    /// Add a tensor (an mmapped view is written without copying it into memory first).
+    pub fn add_tensor(&mut self, tensor: Tensor) -> Result<()> {
+        let bad = |msg: String| WeightsError::InvalidWrite(format!("tensor '{}': {msg}", tensor.name));
+        if tensor.name.is_empty() {
+            return Err(WeightsError::InvalidWrite("a tensor has an empty name".to_string()));
+        }
+        if self.names.contains(&tensor.name) {
+            return Err(bad("added twice".to_string()));
+        }
+        if tensor.shape.is_empty() || tensor.shape.len() > MAX_DIMS {
+            return Err(bad(format!("shape {:?} must have 1 to {MAX_DIMS} dimensions", tensor.shape)));
+        }
+        let expected = tensor_bytes(&tensor.name, tensor.ty, &tensor.shape).map_err(|e| bad(e.to_string()))?;
+        if tensor.data().len() != expected {
+            return Err(bad(format!(
+                "has {} bytes but {} {:?} needs {expected}",
+                tensor.data().len(),
+                tensor.ty.name(),
+                tensor.shape
+            )));
+        }
+        self.names.insert(tensor.name.clone());
+        self.tensors.push(tensor);
+        Ok(())
+    }
+
+    /// Add a tensor from bytes already in the block layout of `ty`.
+    pub fn add_tensor_bytes(&mut self, name: impl Into<String>, ty: GgmlType, shape: Vec<usize>, bytes: Vec<u8>) -> Result<()> {
+        self.add_tensor(Tensor::from_owned(name, ty, shape, bytes))
+    }
+
+    pub fn n_tensors(&self) -> usize {
+        self.tensors.len()
+    }
+
+    fn alignment(&self) -> Result<u64> {
+        match self.metadata.get(KEY_ALIGNMENT) {
+            None => Ok(DEFAULT_ALIGNMENT),
+            Some(_) => {
+                let a = self.metadata.get_u32(KEY_ALIGNMENT).map_err(|e| WeightsError::InvalidWrite(e.to_string()))?;
+                if a == 0 || !a.is_power_of_two() {
+                    return Err(WeightsError::InvalidWrite(format!("{KEY_ALIGNMENT} is {a}, not a power of two")));
+                }
+                Ok(a as u64)
+            }
+        }
+    }
+
+    /// Write the whole file to `w`. Returns the number of bytes written.
+    pub fn write_to<W: Write>(&self, w: &mut W) -> Result<u64> {
+        let alignment = self.alignment()?;
+        let mut out = Counting { inner: w, n: 0 };
+        self.write_inner(&mut out, alignment).map_err(|e| WeightsError::InvalidWrite(format!("I/O error: {e}")))?;
+        Ok(out.n)
+    }
+
+    /// The whole file in memory (for tests and small fixtures).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut v = Vec::new();
+        self.write_to(&mut v)?;
+        Ok(v)
+    }
+
+    /// Write atomically to `path`: a temporary file in the same directory, fsync, then rename.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let alignment = self.alignment()?;
+        let tmp = tmp_path(path);
+        let werr = |source| WeightsError::Write { path: path.to_path_buf(), source };
+        let result = (|| -> std::io::Result<()> {
+            let file = std::fs::File::create(&tmp)?;
+            let mut bw = BufWriter::with_capacity(1 << 20, file);
+            self.write_inner(&mut Counting { inner: &mut bw, n: 0 }, alignment)?;
+            let file = bw.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()?;
+            drop(file);
+            std::fs::rename(&tmp, path)?;
+            // Persist the rename itself; not every platform can fsync a directory, so this is best effort.
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                if let Ok(d) = std::fs::File::open(dir) {
+                    let _ = d.sync_all();
+                }
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result.map_err(werr)
+    }
+
+    fn write_inner<W: Write>(&self, w: &mut Counting<W>, alignment: u64) -> std::io::Result<()> {
+        w.write_all(&GGUF_MAGIC.to_le_bytes())?;
+        w.write_all(&VERSION.to_le_bytes())?;
+        w.write_all(&(self.tensors.len() as u64).to_le_bytes())?;
+        w.write_all(&(self.metadata.len() as u64).to_le_bytes())?;
+        for (key, value) in self.metadata.iter() {
+            write_str(w, key)?;
+            w.write_all(&(value.value_type() as u32).to_le_bytes())?;
+            write_value(w, value)?;
+        }
+        // Offsets are relative to the data section; every tensor starts aligned.
+        let mut offset = 0u64;
+        for t in &self.tensors {
+            write_str(w, &t.name)?;
+            w.write_all(&(t.shape.len() as u32).to_le_bytes())?;
+            for &d in &t.shape {
+                w.write_all(&(d as u64).to_le_bytes())?;
+            }
+            w.write_all(&(t.ty as u32).to_le_bytes())?;
+            w.write_all(&offset.to_le_bytes())?;
+            offset = align_up(offset + t.data().len() as u64, alignment).ok_or_else(too_big)?;
+        }
+        pad(w, alignment)?;
+        for t in &self.tensors {
+            w.write_all(t.data())?;
+            pad(w, alignment)?;
+        }
+        w.flush()
+    }
+}
+
+fn too_big() -> std::io::Error {
+    std::io::Error::other("tensor offsets overflow u64")
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(format!(".tmp-{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Counts bytes so padding can be computed without seeking.
+struct Counting<W> {
+    inner: W,
+    n: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let k = self.inner.write(buf)?;
+        self.n += k as u64;
+        Ok(k)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn pad<W: Write>(w: &mut Counting<W>, alignment: u64) -> std::io::Result<()> {
+    let target = align_up(w.n, alignment).ok_or_else(too_big)?;
+    let zeros = [0u8; 64];
+    let mut left = target - w.n;
+    while left > 0 {
+        let k = left.min(zeros.len() as u64) as usize;
+        w.write_all(&zeros[..k])?;
+        left -= k as u64;
+    }
+    Ok(())
+}
+
+fn write_str<W: Write>(w: &mut W, s: &str) -> std::io::Result<()> {
+    w.write_all(&(s.len() as u64).to_le_bytes())?;
+    w.write_all(s.as_bytes())
+}
+
+fn write_value<W: Write>(w: &mut W, v: &MetaValue) -> std::io::Result<()> {
+    match v {
+        MetaValue::U8(x) => w.write_all(&[*x]),
+        MetaValue::I8(x) => w.write_all(&x.to_le_bytes()),
+        MetaValue::U16(x) => w.write_all(&x.to_le_bytes()),
+        MetaValue::I16(x) => w.write_all(&x.to_le_bytes()),
+        MetaValue::U32(x) => w.write_all(&x.to_le_bytes()),
+        MetaValue::I32(x) => w.write_all(&x.to_le_bytes()),
+        MetaValue::F32(x) => w.write_all(&x.to_le_bytes()),
+        MetaValue::Bool(x) => w.write_all(&[*x as u8]),
+        MetaValue::String(s) => write_str(w, s),
+        MetaValue::Array(a) => write_array(w, a),
+        MetaValue::U64(x) => w.write_all(&x.to_le_bytes()),
+        MetaValue::I64(x) => w.write_all(&x.to_le_bytes()),
+        MetaValue::F64(x) => w.write_all(&x.to_le_bytes()),
+    }
+}
+
+fn write_array<W: Write>(w: &mut W, a: &MetaArray) -> std::io::Result<()> {
+    w.write_all(&(a.element_type() as u32).to_le_bytes())?;
+    w.write_all(&(a.len() as u64).to_le_bytes())?;
+    macro_rules! each {
+        ($v:expr) => {{
+            for x in $v {
+                w.write_all(&x.to_le_bytes())?;
+            }
+            Ok(())
+        }};
+    }
+    match a {
+        MetaArray::U8(v) => w.write_all(v),
+        MetaArray::I8(v) => each!(v),
+        MetaArray::U16(v) => each!(v),
+        MetaArray::I16(v) => each!(v),
+        MetaArray::U32(v) => each!(v),
+        MetaArray::I32(v) => each!(v),
+        MetaArray::F32(v) => each!(v),
+        MetaArray::Bool(v) => each!(v.iter().map(|&b| b as u8)),
+        MetaArray::String(v) => {
+            for s in v {
+                write_str(w, s)?;
+            }
+            Ok(())
+        }
+        MetaArray::Array(v) => {
+            for inner in v {
+                write_array(w, inner)?;
+            }
+            Ok(())
+        }
+        MetaArray::U64(v) => each!(v),
+        MetaArray::I64(v) => each!(v),
+        MetaArray::F64(v) => each!(v),
+    }
+}

@@ -1,0 +1,115 @@
+//! The HF <-> GGUF tensor name map (it lives only here), and the value changes llama.cpp's converter
+//! makes on the way, so an HF tensor served under a GGUF name means what the GGUF tensor means.
+
+/// Model families whose RMSNorm computes x * (1 + w): the GGUF stores w + 1.
+pub(crate) fn adds_one_to_norms(model_type: &str) -> bool {
+    matches!(model_type, "gemma" | "gemma2" | "gemma3" | "gemma3_text")
+}
+
+/// Families whose GGUF q/k rows are permuted from HF's rotate-half RoPE layout to ggml's interleaved one.
+pub(crate) fn permutes_qk(model_type: &str) -> bool {
+    matches!(model_type, "llama" | "mistral")
+}
+
+/// Gemma 2/3 wrap attention and FFN in pre- and post-norms; elsewhere post_attention_layernorm is the FFN norm.
+fn has_sandwich_norms(model_type: &str) -> bool {
+    matches!(model_type, "gemma2" | "gemma3" | "gemma3_text")
+}
+
+/// Strip the wrappers multimodal checkpoints put around the language model.
+fn normalize(hf: &str) -> std::borrow::Cow<'_, str> {
+    for (prefix, with) in [("model.language_model.", "model."), ("language_model.model.", "model."), ("language_model.lm_head.", "lm_head.")] {
+        if let Some(rest) = hf.strip_prefix(prefix) {
+            return format!("{with}{rest}").into();
+        }
+    }
+    hf.into()
+}
+
+/// "model.layers.3.self_attn.q_proj.weight" -> "blk.3.attn_q.weight". None for names with no GGUF twin.
+pub fn hf_to_gguf_name(hf: &str, model_type: &str) -> Option<String> {
+    let hf = normalize(hf);
+    match hf.as_ref() {
+        "model.embed_tokens.weight" => return Some("token_embd.weight".into()),
+        "model.norm.weight" => return Some("output_norm.weight".into()),
+        "lm_head.weight" => return Some("output.weight".into()),
+        _ => {}
+    }
+    let rest = hf.strip_prefix("model.layers.")?;
+    let (layer, rest) = rest.split_once('.')?;
+    let layer: usize = layer.parse().ok()?;
+    let (module, suffix) = rest.rsplit_once('.')?;
+    if suffix != "weight" && suffix != "bias" {
+        return None;
+    }
+    let base = match module {
+        "input_layernorm" => "attn_norm",
+        "self_attn.q_proj" => "attn_q",
+        "self_attn.k_proj" => "attn_k",
+        "self_attn.v_proj" => "attn_v",
+        "self_attn.o_proj" => "attn_output",
+        "self_attn.q_norm" => "attn_q_norm",
+        "self_attn.k_norm" => "attn_k_norm",
+        "post_attention_layernorm" if has_sandwich_norms(model_type) => "post_attention_norm",
+        "post_attention_layernorm" => "ffn_norm",
+        "pre_feedforward_layernorm" => "ffn_norm",
+        "post_feedforward_layernorm" => "post_ffw_norm",
+        "mlp.gate_proj" => "ffn_gate",
+        "mlp.up_proj" => "ffn_up",
+        "mlp.down_proj" => "ffn_down",
+        _ => return None,
+    };
+    Some(format!("blk.{layer}.{base}.{suffix}"))
+}
+
+/// The inverse row permutation llama.cpp's converter applies to Llama q/k projections: within each head of
+/// `head_dim` rows, new row 2*i + j takes old row j*head_dim/2 + i (j in 0..2). Returns the source row of
+/// each destination row, or None when the row count does not split into `n_heads` even-sized heads.
+pub(crate) fn qk_permutation(n_rows: usize, n_heads: usize) -> Option<Vec<usize>> {
+    if n_heads == 0 || n_rows % n_heads != 0 || (n_rows / n_heads) % 2 != 0 {
+        return None;
+    }
+    let hd = n_rows / n_heads;
+    let half = hd / 2;
+    let mut src = Vec::with_capacity(n_rows);
+    for h in 0..n_heads {
+        for i in 0..half {
+            for j in 0..2 {
+                src.push(h * hd + j * half + i);
+            }
+        }
+    }
+    Some(src)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn llama_and_gemma3_names() {
+        let m = |n, t| hf_to_gguf_name(n, t);
+        assert_eq!(m("model.layers.3.self_attn.q_proj.weight", "llama").as_deref(), Some("blk.3.attn_q.weight"));
+        assert_eq!(m("model.layers.0.self_attn.k_proj.bias", "qwen2").as_deref(), Some("blk.0.attn_k.bias"));
+        assert_eq!(m("model.layers.1.post_attention_layernorm.weight", "llama").as_deref(), Some("blk.1.ffn_norm.weight"));
+        assert_eq!(
+            m("model.layers.1.post_attention_layernorm.weight", "gemma3_text").as_deref(),
+            Some("blk.1.post_attention_norm.weight")
+        );
+        assert_eq!(m("model.layers.1.pre_feedforward_layernorm.weight", "gemma3").as_deref(), Some("blk.1.ffn_norm.weight"));
+        assert_eq!(m("model.layers.1.post_feedforward_layernorm.weight", "gemma3").as_deref(), Some("blk.1.post_ffw_norm.weight"));
+        assert_eq!(m("model.layers.2.mlp.down_proj.weight", "mistral").as_deref(), Some("blk.2.ffn_down.weight"));
+        assert_eq!(m("model.embed_tokens.weight", "llama").as_deref(), Some("token_embd.weight"));
+        assert_eq!(m("model.language_model.norm.weight", "gemma3").as_deref(), Some("output_norm.weight"));
+        assert_eq!(m("lm_head.weight", "qwen2").as_deref(), Some("output.weight"));
+        assert_eq!(m("model.layers.2.self_attn.rotary_emb.inv_freq", "llama"), None);
+        assert_eq!(m("vision_tower.blocks.0.weight", "gemma3"), None);
+    }
+
+    #[test]
+    fn qk_permutation_interleaves_halves_per_head() {
+        // 2 heads of 4 rows: head rows [a0 a1 b0 b1] (first half, second half) become [a0 b0 a1 b1].
+        assert_eq!(qk_permutation(8, 2).unwrap(), vec![0, 2, 1, 3, 4, 6, 5, 7]);
+        assert_eq!(qk_permutation(6, 2), None);
+    }
+}

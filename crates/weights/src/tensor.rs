@@ -1,0 +1,106 @@
+//! A named, typed view of tensor bytes: borrowed from an mmapped file, or owned when built in memory.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use kernels::GgmlType;
+
+/// Where tensor bytes live. Shared by every tensor of one file, so cloning a tensor never copies data.
+pub(crate) enum Backing {
+    Mmap(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl Backing {
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            Backing::Mmap(m) => m,
+            Backing::Owned(v) => v,
+        }
+    }
+}
+
+/// A byte range of a shared backing.
+#[derive(Clone)]
+pub(crate) struct TensorData {
+    backing: Arc<Backing>,
+    range: Range<usize>,
+}
+
+impl TensorData {
+    /// `range` must lie inside `backing`; callers check this before building a view.
+    pub(crate) fn new(backing: Arc<Backing>, range: Range<usize>) -> Self {
+        debug_assert!(range.start <= range.end && range.end <= backing.bytes().len());
+        TensorData { backing, range }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // Out-of-range views are prevented at construction; the empty fallback keeps this panic-free.
+        self.backing.bytes().get(self.range.clone()).unwrap_or(&[])
+    }
+}
+
+/// One tensor. `shape` is in ggml order: `shape[0]` is the row length (ne0), the contiguous dimension.
+#[derive(Clone)]
+pub struct Tensor {
+    pub name: String,
+    pub ty: GgmlType,
+    pub shape: Vec<usize>, // [ne0, ne1, ...]
+    data: TensorData,
+}
+
+impl Tensor {
+    pub(crate) fn new(name: String, ty: GgmlType, shape: Vec<usize>, data: TensorData) -> Self {
+        Tensor { name, ty, shape, data }
+    }
+
+    /// A tensor whose bytes live in memory (built by a converter, a quantizer or a test).
+    /// The byte length is not checked here; the GGUF writer checks it against `ty` and `shape`.
+    pub fn from_owned(name: impl Into<String>, ty: GgmlType, shape: Vec<usize>, bytes: Vec<u8>) -> Self {
+        let len = bytes.len();
+        let data = TensorData::new(Arc::new(Backing::Owned(bytes)), 0..len);
+        Tensor { name: name.into(), ty, shape, data }
+    }
+
+    /// The raw bytes, in the block layout of `ty`.
+    pub fn data(&self) -> &[u8] {
+        self.data.bytes()
+    }
+
+    pub fn n_elements(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Elements per row (ne0).
+    pub fn cols(&self) -> usize {
+        self.shape.first().copied().unwrap_or(1)
+    }
+
+    /// Number of rows: the product of every dimension after the first.
+    pub fn rows(&self) -> usize {
+        self.shape.iter().skip(1).product()
+    }
+
+    /// Bytes of one row, or None when a row is not a whole number of blocks of `ty`.
+    pub fn row_bytes(&self) -> Option<usize> {
+        self.ty.row_bytes(self.cols())
+    }
+
+    /// The bytes of row `i` (e.g. one token's embedding), or None when out of range.
+    pub fn row(&self, i: usize) -> Option<&[u8]> {
+        let rb = self.row_bytes()?;
+        let start = i.checked_mul(rb)?;
+        self.data().get(start..start.checked_add(rb)?)
+    }
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tensor")
+            .field("name", &self.name)
+            .field("ty", &self.ty)
+            .field("shape", &self.shape)
+            .field("n_bytes", &self.data().len())
+            .finish()
+    }
+}
