@@ -12,7 +12,12 @@ fuzz_target!(|data: &[u8]| {
         }
         let m = file.metadata();
         for (key, _) in m.iter() {
-            let _ = (m.get_u64(key), m.get_f32(key), m.get_str_array(key), m.get_i32_array(key));
+            let _ = (
+                m.get_u64(key),
+                m.get_f32(key),
+                m.get_str_array(key),
+                m.get_i32_array(key),
+            );
         }
     }
 });

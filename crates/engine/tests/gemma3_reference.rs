@@ -57,6 +57,7 @@ fn top10_agreement(lm: &LoadedModel, pool: &ThreadPool, file: &str, agg: &mut Ag
         };
         for &(id, l) in &ref_logits {
             agg.deltas.push((ours[id] - (l - lse)).abs());
+            if std::env::var("DEBUG_POS").is_ok() { eprintln!("{file} pos {pos} id {id} ours {:.3} ref {:.3}", ours[id], l - lse); }
         }
         agg.positions += 1;
         agg.top1_same += usize::from(argmax(row) as usize == ref_logits[0].0);

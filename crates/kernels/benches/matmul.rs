@@ -128,6 +128,20 @@ fn main() {
         println!("{name:<36} {:>8.2} GB/s best {:>8.2} median {:>8.2} per cpu-s", gb / t.best, gb / t.median, gb / t.cpu);
     }
 
+    // Pool overhead: an empty job, and a job of ~20 us per thread.
+    for pool in &pools {
+        let name = format!("pool-run t={}", pool.n_threads());
+        if !selected(&filters, &name) {
+            continue;
+        }
+        let empty = time_it(budget, || {
+            for _ in 0..100 {
+                pool.run(&|_, _| {});
+            }
+        });
+        println!("{name:<36} empty job {:>8.2} us best {:>8.2} us median", empty.best * 1e4, empty.median * 1e4);
+    }
+
     let shapes = [
         (GgmlType::Q5_0, 640, 1024, "attn_q"),
         (GgmlType::Q5_0, 640, 2048, "ffn_gate/up"),

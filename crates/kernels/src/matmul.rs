@@ -55,7 +55,7 @@ impl<'a> QMatrix<'a> {
         let ty = self.ty;
         ActFormat::for_weight(ty).ok_or(MatmulError::UnsupportedType(ty))?;
         let row_bytes = ty.row_bytes(self.cols).ok_or(MatmulError::RaggedRow { ty, cols: self.cols })?;
-        let expected = row_bytes.checked_mul(self.rows).unwrap_or(usize::MAX);
+        let expected = row_bytes.saturating_mul(self.rows);
         if self.data.len() != expected {
             return Err(MatmulError::DataSize {
                 ty,
@@ -107,11 +107,11 @@ pub fn matmul_at(
     y: &mut [f32],
 ) -> Result<(), MatmulError> {
     let row_bytes = w.validate()?;
-    let x_len = m.checked_mul(w.cols).unwrap_or(usize::MAX);
+    let x_len = m.saturating_mul(w.cols);
     if x.len() != x_len {
         return Err(MatmulError::Shape { what: "x", expected: x_len, actual: x.len() });
     }
-    let y_len = m.checked_mul(w.rows).unwrap_or(usize::MAX);
+    let y_len = m.saturating_mul(w.rows);
     if y.len() != y_len {
         return Err(MatmulError::Shape { what: "y", expected: y_len, actual: y.len() });
     }
@@ -136,6 +136,8 @@ pub fn matmul_at(
 struct Scratch {
     q8: Vec<BlockQ8>,
     q8k: Vec<BlockQ8K>,
+    /// `q8[i].s` laid out contiguously, for panel kernels of types with a min.
+    sums: Vec<f32>,
 }
 
 thread_local! {
@@ -150,6 +152,12 @@ impl<T> Clone for SharedPtr<T> {
     }
 }
 impl<T> Copy for SharedPtr<T> {}
+impl<T> SharedPtr<T> {
+    /// Through a method, so closures capture the whole (Sync) wrapper, not the raw pointer field.
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
 // SAFETY: used only for disjoint per-thread regions inside one `ThreadPool::run` (see call sites).
 unsafe impl<T> Send for SharedPtr<T> {}
 unsafe impl<T> Sync for SharedPtr<T> {}
@@ -192,9 +200,19 @@ fn run(
     };
 
     let panel = PanelPlan::new(level, w.ty, units, m);
+    let sums = match &panel {
+        Some(p) if p.needs_sums() => {
+            grow(&mut scratch.sums, m * units, 0.0);
+            for (s, b) in scratch.sums.iter_mut().zip(&scratch.q8[..m * units]) {
+                *s = b.s;
+            }
+            SharedPtr(scratch.sums.as_mut_ptr())
+        }
+        _ => SharedPtr(std::ptr::null_mut()),
+    };
     let (nr, nc) = match (&panel, m) {
         (Some(p), _) => (p.nr, p.nc),
-        (None, 1) => (1, 1),
+        (None, 1) => dot::gemv_tile(level, w.ty),
         (None, _) => dot::gemm_tile(level, w.ty),
     };
     // Every (nr', nc') <= (nr, nc) the edges may need.
@@ -220,24 +238,27 @@ fn run(
 
     // All tiles of weight rows [r_begin, r_end) stored at `wp` (`ws` bytes apart) x every input row.
     let sweep = |wp: *const u8, ws: usize, r_begin: usize, r_end: usize| {
-        let (out, a) = (out, a);
         let mut c0 = 0;
         while c0 < m {
             let tc = nc.min(m - c0);
             let mut r0 = r_begin;
             while r0 < r_end {
                 let tr = nr.min(r_end - r0);
-                let Some(f) = kernels[tr - 1][tc - 1] else { return };
+                let Some(f) = kernels[tr - 1][tc - 1] else {
+                    debug_assert!(false, "no kernel for a {tr}x{tc} tile of {}", w.ty.name());
+                    return;
+                };
                 let t = Tile {
                     // SAFETY (all offsets): r0 + tr <= r_end <= rows and c0 + tc <= m, so every weight
                     // (or panel) row, activation row and output element touched is in bounds.
                     w: unsafe { wp.add((r0 - r_begin) * ws) },
                     w_stride: ws,
-                    a: unsafe { (a.0 as *const u8).add(c0 * a_stride) },
+                    a: unsafe { (a.get() as *const u8).add(c0 * a_stride) },
                     a_stride,
                     n: units,
-                    out: unsafe { out.0.add(c0 * rows + r0) },
+                    out: unsafe { out.get().add(c0 * rows + r0) },
                     out_stride: rows,
+                    sums: if sums.get().is_null() { std::ptr::null() } else { unsafe { sums.get().add(c0 * units) } },
                 };
                 // SAFETY: shapes as above; output columns [r_begin, r_end) belong to the one thread that
                 // took this chunk; kernels are clamped to the CPU level.
@@ -248,7 +269,6 @@ fn run(
         }
     };
     let work = |_: usize, _: usize| {
-        let w_ptr = w_ptr;
         loop {
             let ci = next.fetch_add(1, Ordering::Relaxed);
             if ci >= n_chunks {
@@ -257,7 +277,7 @@ fn run(
             let r_begin = ci * chunk;
             let r_end = (r_begin + chunk).min(rows);
             // SAFETY: rows [r_begin, r_end) are inside the validated weight buffer.
-            let src = unsafe { (w_ptr.0 as *const u8).add(r_begin * row_bytes) };
+            let src = unsafe { (w_ptr.get() as *const u8).add(r_begin * row_bytes) };
             match &panel {
                 // SAFETY: `src` holds r_end - r_begin rows of the plan's type; level checked by the plan.
                 Some(p) => unsafe {
@@ -299,25 +319,25 @@ fn quantize_rows<B: Send + Sync>(
     }
     let qp = SharedPtr(q.as_mut_ptr());
     pool.run(&|i, n| {
-        let qp = qp;
         let (start, end) = (m * i / n, m * (i + 1) / n);
         if start == end {
             return;
         }
         // SAFETY: thread i writes only rows [start, end) of `q`, disjoint from every other thread's.
-        let dst = unsafe { std::slice::from_raw_parts_mut(qp.0.add(start * nb), (end - start) * nb) };
+        let dst = unsafe { std::slice::from_raw_parts_mut(qp.get().add(start * nb), (end - start) * nb) };
         quantize(level, &x[start * k..end * k], dst);
     });
 }
 
 /// Weight rows per work item: a multiple of `nr`; for GEMV large enough to stream, small enough that
-/// every thread gets several items; for GEMM a block that stays in L1 while all input rows pass by.
+/// every thread gets several items; for GEMM a block (raw or decoded panel) of about 64 KiB that stays
+/// in L2 while all input rows pass by, and at least four items per thread.
 fn chunk_rows(rows: usize, row_bytes: usize, m: usize, nr: usize, n_threads: usize) -> usize {
     let target = if m == 1 {
         (rows / (8 * n_threads)).max(16)
     } else {
-        let l1_rows = (24 * 1024 / row_bytes.max(1)).clamp(nr, 64);
-        l1_rows.min(rows.div_ceil(4 * n_threads)).max(nr)
+        let l2_rows = (64 * 1024 / row_bytes.max(1)).clamp(nr, 64);
+        l2_rows.min(rows.div_ceil(4 * n_threads)).max(nr)
     };
     target.div_ceil(nr) * nr
 }
@@ -334,3 +354,4 @@ pub fn dequantize_row_into(ty: GgmlType, row_bytes: &[u8], out: &mut [f32]) -> R
         Err(MatmulError::UnsupportedType(ty))
     }
 }
+

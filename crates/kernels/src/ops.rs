@@ -14,6 +14,7 @@ use crate::dot::ops_avx2 as simd;
 /// The helpers at a fixed CPU level (clamped to what the CPU supports).
 #[derive(Clone, Copy, Debug)]
 pub struct Ops {
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     avx2: bool,
 }
 
@@ -43,7 +44,7 @@ impl Ops {
         Ops::at(cpu::active())
     }
 
-    /// Σ a[i] * b[i]
+    /// `Σ a[i] * b[i]`
     pub fn dot_f32(self, a: &[f32], b: &[f32]) -> f32 {
         check_len("dot_f32", a.len(), b.len());
         dispatch!(self, simd::dot_f32(a, b), a.iter().zip(b).map(|(x, y)| x * y).sum())
@@ -108,9 +109,14 @@ impl Ops {
         self.scale(x, s);
     }
 
-    /// x = softmax(x), max-subtracted. An empty slice is left alone; all -inf gives NaN, as the math does.
+    /// x = softmax(x), max-subtracted. An empty slice is left alone; all -inf (a fully masked row)
+    /// gives NaN, as the math does, at every level.
     pub fn softmax_inplace(self, x: &mut [f32]) {
         if x.is_empty() {
+            return;
+        }
+        if x.iter().all(|&v| v == f32::NEG_INFINITY) {
+            x.fill(f32::NAN);
             return;
         }
         let sum: f32 = {

@@ -1,5 +1,6 @@
 //! ThreadPool: every index runs exactly once per `run`, results are visible after `run` returns,
-//! single-thread pools work, nested and concurrent calls are safe, panics propagate, drop joins.
+//! single-thread pools work, nested and concurrent calls are safe, panics propagate, drop joins,
+//! absent workers do not stall a job.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -162,14 +163,50 @@ fn drop_joins_threads() {
         static HELD: std::cell::RefCell<Option<Flag>> = const { std::cell::RefCell::new(None) };
     }
     let dropped = Arc::new(Mutex::new(0));
+    let set = AtomicUsize::new(0);
     let pool = ThreadPool::new(4);
-    pool.run(&|i, _| {
-        if i != 0 {
-            // Thread-locals of a worker are destroyed when the worker thread exits.
-            HELD.with(|h| *h.borrow_mut() = Some(Flag(Arc::clone(&dropped))));
-        }
-    });
+    // Indices go to whichever thread claims them; sleeping jobs make every worker take some.
+    for _ in 0..20 {
+        pool.run(&|_, _| {
+            let is_worker = std::thread::current().name().is_some_and(|n| n.starts_with("agora-pool-"));
+            if is_worker {
+                HELD.with(|h| {
+                    if h.borrow().is_none() {
+                        *h.borrow_mut() = Some(Flag(Arc::clone(&dropped)));
+                        set.fetch_add(1, Ordering::SeqCst);
+                    }
+                });
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        });
+    }
+    let set = set.load(Ordering::SeqCst);
+    assert!(set >= 1, "no worker ever ran a job");
     assert_eq!(*dropped.lock().unwrap(), 0);
     drop(pool);
-    assert_eq!(*dropped.lock().unwrap(), 3, "all three workers must have exited when drop returns");
+    // Thread-locals of a worker are destroyed when the worker thread exits.
+    assert_eq!(*dropped.lock().unwrap(), set, "every worker must have exited when drop returns");
+}
+
+/// Workers that are parked (or descheduled) when a job starts do not hold it up: the caller claims
+/// their indices, and every index still runs exactly once.
+#[test]
+fn caller_takes_indices_of_absent_workers() {
+    let pool = ThreadPool::with_spin(4, Duration::ZERO);
+    for _ in 0..200 {
+        let hits: Vec<AtomicUsize> = (0..4).map(|_| AtomicUsize::new(0)).collect();
+        pool.run(&|i, _| {
+            hits[i].fetch_add(1, Ordering::Relaxed);
+        });
+        assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1));
+    }
+}
+
+/// Regression: a worker thread that started only after `drop` had begun read the shutdown
+/// generation as "already seen" and waited forever; `drop` hung joining it.
+#[test]
+fn drop_right_after_new_does_not_hang() {
+    for _ in 0..200 {
+        drop(ThreadPool::new(3));
+    }
 }

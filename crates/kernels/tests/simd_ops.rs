@@ -135,6 +135,9 @@ fn softmax_matches_f64() {
                 assert_eq!(y[1], 0.0, "masked position must be exactly 0 at {level}");
             }
         }
+        let mut all_masked = vec![f32::NEG_INFINITY; 9];
+        ops.softmax_inplace(&mut all_masked);
+        assert!(all_masked.iter().all(|v| v.is_nan()), "fully masked row at {level}: {all_masked:?}");
     }
 }
 

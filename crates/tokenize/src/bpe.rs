@@ -30,7 +30,11 @@ struct Symbol {
 }
 
 impl Bpe {
-    pub fn new(lookup: impl Fn(&str) -> Option<u32>, merges: &[String], pre: Option<&str>) -> Result<Self> {
+    pub fn new(
+        lookup: impl Fn(&str) -> Option<u32>,
+        merges: &[String],
+        pre: Option<&str>,
+    ) -> Result<Self> {
         let pretok = PreTokenizer::for_pre(pre)?;
         let mut byte_ids = [None; 256];
         for b in 0..=255u8 {
@@ -42,7 +46,9 @@ impl Bpe {
             // Split at the first space after the first byte, as llama.cpp does (a merge's left
             // part may itself start with a space). A space byte is always a char boundary.
             let Some(pos) = m.bytes().skip(1).position(|b| b == b' ').map(|p| p + 1) else {
-                return Err(TokenizeError::BadVocab(format!("merge #{rank} {m:?} has no space separator")));
+                return Err(TokenizeError::BadVocab(format!(
+                    "merge #{rank} {m:?} has no space separator"
+                )));
             };
             let (left, right) = (&m[..pos], &m[pos + 1..]);
             joined.clear();
@@ -53,10 +59,21 @@ impl Bpe {
                 table.entry((l, r)).or_insert((rank as u32, j));
             }
         }
-        Ok(Self { merges: table, pretok, ignore_merges: pre.is_some_and(is_llama3_family), byte_ids })
+        Ok(Self {
+            merges: table,
+            pretok,
+            ignore_merges: pre.is_some_and(is_llama3_family),
+            byte_ids,
+        })
     }
 
-    pub fn tokenize(&self, lookup: impl Fn(&str) -> Option<u32>, unk: Option<u32>, text: &str, out: &mut Vec<u32>) {
+    pub fn tokenize(
+        &self,
+        lookup: impl Fn(&str) -> Option<u32>,
+        unk: Option<u32>,
+        text: &str,
+        out: &mut Vec<u32>,
+    ) {
         let mut symbols: Vec<Symbol> = Vec::new();
         let mut queue: BinaryHeap<Reverse<(u32, i32, u32, u32)>> = BinaryHeap::new(); // (rank, left, left id, right id)
         for (start, end) in self.pretok.split(text) {
@@ -70,15 +87,20 @@ impl Bpe {
             symbols.clear();
             queue.clear();
             for &b in word {
-                match self.byte_ids[b as usize].or(unk) {
-                    Some(id) => {
-                        let i = symbols.len() as i32;
-                        symbols.push(Symbol { id, prev: i - 1, next: i + 1, alive: true });
-                    }
-                    None => {} // no token for this byte and no <unk>: dropped, as llama.cpp does
+                // A byte with no token and no <unk> is dropped, as llama.cpp does.
+                if let Some(id) = self.byte_ids[b as usize].or(unk) {
+                    let i = symbols.len() as i32;
+                    symbols.push(Symbol {
+                        id,
+                        prev: i - 1,
+                        next: i + 1,
+                        alive: true,
+                    });
                 }
             }
-            let Some(last) = symbols.last_mut() else { continue };
+            let Some(last) = symbols.last_mut() else {
+                continue;
+            };
             last.next = -1;
 
             let push = |symbols: &[Symbol], queue: &mut BinaryHeap<_>, left: i32, right: i32| {
@@ -130,7 +152,11 @@ mod tests {
     fn merges_apply_in_rank_order() {
         // Tokens: byte-level chars for a, b, c plus "ab", "bc", "abc".
         let toks = ["a", "b", "c", "ab", "bc", "abc"];
-        let ids: HashMap<&str, u32> = toks.iter().enumerate().map(|(i, t)| (*t, i as u32)).collect();
+        let ids: HashMap<&str, u32> = toks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (*t, i as u32))
+            .collect();
         let lookup = |s: &str| ids.get(s).copied();
         // "b c" has the better rank, so "abc" can't come from "ab"+"c"; "a bc" is not listed.
         let merges = vec!["b c".to_string(), "a b".to_string(), "ab c".to_string()];
@@ -143,7 +169,11 @@ mod tests {
     #[test]
     fn merges_may_start_with_a_multibyte_character() {
         let toks = ["\u{120}", "a", "\u{120}a"]; // "Ġ", "a", "Ġa"
-        let ids: HashMap<&str, u32> = toks.iter().enumerate().map(|(i, t)| (*t, i as u32)).collect();
+        let ids: HashMap<&str, u32> = toks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (*t, i as u32))
+            .collect();
         let lookup = |s: &str| ids.get(s).copied();
         let bpe = Bpe::new(lookup, &["\u{120} a".to_string()], Some("gpt2")).unwrap();
         let mut out = Vec::new();
@@ -153,7 +183,9 @@ mod tests {
 
     #[test]
     fn a_merge_without_a_space_is_a_clear_error() {
-        let err = Bpe::new(|_| Some(0), &["ab".to_string()], None).unwrap_err().to_string();
+        let err = Bpe::new(|_| Some(0), &["ab".to_string()], None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no space"), "{err}");
     }
 }

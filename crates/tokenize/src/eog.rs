@@ -29,7 +29,13 @@ const EOM_TEXTS: &[&str] = &["<|eom_id|>"];
 /// Fill-in-the-middle padding / repo / file-separator tokens also end generation.
 const FIM_EOG_TEXTS: &[&[&str]] = &[
     &["<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"],
-    &["<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"],
+    &[
+        "<|fim_repo|>",
+        "<|repo_name|>",
+        "<fim-repo>",
+        "<REPO>",
+        "<reponame>",
+    ],
     &["<|file_sep|>"],
 ];
 
@@ -72,11 +78,20 @@ fn could_be_listed(t: &str) -> bool {
 }
 
 fn first_with_text(listed: &[(u32, &str)], candidates: &[&str]) -> Option<u32> {
-    listed.iter().find(|(_, t)| candidates.contains(t)).map(|&(id, _)| id)
+    listed
+        .iter()
+        .find(|(_, t)| candidates.contains(t))
+        .map(|&(id, _)| id)
 }
 
 /// Finds EOT/EOM/EOG ids and marks them CONTROL in `attrs`.
-pub(crate) fn detect(texts: &TokenTable, attrs: &mut [u8], eos: Option<u32>, eot: Option<u32>, eom: Option<u32>) -> EogIds {
+pub(crate) fn detect(
+    texts: &TokenTable,
+    attrs: &mut [u8],
+    eos: Option<u32>,
+    eot: Option<u32>,
+    eom: Option<u32>,
+) -> EogIds {
     let mark = |id: u32, attrs: &mut [u8]| attrs[id as usize] |= attr::CONTROL;
     // One pass over the vocabulary: the few tokens whose text is on any list, in id order.
     let listed: Vec<(u32, &str)> = texts
@@ -114,7 +129,8 @@ pub(crate) fn detect(texts: &TokenTable, attrs: &mut [u8], eos: Option<u32>, eot
     let has = |eog: &[u32], t: &str| eog.iter().any(|&id| text_of(id) == t);
 
     // gpt-oss / solar-open: "<|end|>" ends a message, not the generation.
-    if (has(&eog, "<|return|>") && has(&eog, "<|call|>") || has(&eog, "<|calls|>") && has(&eog, "<|flush|>"))
+    if (has(&eog, "<|return|>") && has(&eog, "<|call|>")
+        || has(&eog, "<|calls|>") && has(&eog, "<|flush|>"))
         && has(&eog, "<|end|>")
     {
         eog.retain(|&id| {
@@ -144,8 +160,17 @@ mod tests {
 
     #[test]
     fn gemma_like_vocab_stops_on_eos_end_of_turn_and_close_s() {
-        let texts = TokenTable::new(["<pad>", "<eos>", "<bos>", "</s>", "<end_of_turn>", "hello"].into_iter());
-        let mut attrs = vec![attr::CONTROL, attr::CONTROL, attr::CONTROL, attr::USER_DEFINED, attr::CONTROL, attr::NORMAL];
+        let texts = TokenTable::new(
+            ["<pad>", "<eos>", "<bos>", "</s>", "<end_of_turn>", "hello"].into_iter(),
+        );
+        let mut attrs = vec![
+            attr::CONTROL,
+            attr::CONTROL,
+            attr::CONTROL,
+            attr::USER_DEFINED,
+            attr::CONTROL,
+            attr::NORMAL,
+        ];
         let ids = detect(&texts, &mut attrs, Some(1), None, None);
         assert_eq!(ids.eog, [1, 3, 4]);
         assert_eq!(ids.eot, Some(4));

@@ -26,7 +26,12 @@ struct MetaArrays<'a> {
 
 impl MetaArrays<'_> {
     fn arrays(&self) -> Arrays<'_> {
-        Arrays { tokens: self.tokens, scores: &self.scores, token_types: &self.token_types, merges: self.merges }
+        Arrays {
+            tokens: self.tokens,
+            scores: &self.scores,
+            token_types: &self.token_types,
+            merges: self.merges,
+        }
     }
 }
 
@@ -41,7 +46,12 @@ fn settings(meta: &Metadata) -> Result<Vocab> {
     }
     let mut v = match VocabKind::from_model_name(model)? {
         VocabKind::Spm => Vocab::spm(Vec::new(), Vec::new(), Vec::new()),
-        VocabKind::Bpe => Vocab::bpe(Vec::new(), Vec::new(), Vec::new(), meta.opt_str("tokenizer.ggml.pre").map(str::to_string)),
+        VocabKind::Bpe => Vocab::bpe(
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            meta.opt_str("tokenizer.ggml.pre").map(str::to_string),
+        ),
     };
     // Keys override the per-model defaults only when present, as in llama.cpp.
     let ids = [
@@ -75,9 +85,21 @@ fn arrays(meta: &Metadata) -> Result<MetaArrays<'_>> {
     let present = |key: &str| meta.get(key).is_some();
     Ok(MetaArrays {
         tokens: meta.get_str_array(TOKENS)?,
-        scores: if present(SCORES) { meta.get_f32_array(SCORES)? } else { Cow::Borrowed(&[]) },
-        token_types: if present(TOKEN_TYPE) { meta.get_i32_array(TOKEN_TYPE)? } else { Cow::Borrowed(&[]) },
-        merges: if present(MERGES) { meta.get_str_array(MERGES)? } else { &[] },
+        scores: if present(SCORES) {
+            meta.get_f32_array(SCORES)?
+        } else {
+            Cow::Borrowed(&[])
+        },
+        token_types: if present(TOKEN_TYPE) {
+            meta.get_i32_array(TOKEN_TYPE)?
+        } else {
+            Cow::Borrowed(&[])
+        },
+        merges: if present(MERGES) {
+            meta.get_str_array(MERGES)?
+        } else {
+            &[]
+        },
     })
 }
 

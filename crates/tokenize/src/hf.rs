@@ -37,7 +37,9 @@ impl HfEngine {
                 t
             })
         };
-        let enc = tok.encode(text, add_special).map_err(|e| TokenizeError::Encode(e.to_string()))?;
+        let enc = tok
+            .encode(text, add_special)
+            .map_err(|e| TokenizeError::Encode(e.to_string()))?;
         Ok(enc.get_ids().to_vec())
     }
 
@@ -58,13 +60,21 @@ struct DecoderStyle {
 
 fn decoder_style(json: &Value) -> DecoderStyle {
     let mut style = DecoderStyle {
-        byte_fallback: json.pointer("/model/byte_fallback").and_then(Value::as_bool).unwrap_or(false),
+        byte_fallback: json
+            .pointer("/model/byte_fallback")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         ..DecoderStyle::default()
     };
     fn visit(d: &Value, s: &mut DecoderStyle) {
         match d.get("type").and_then(Value::as_str) {
             Some("Sequence") => {
-                for sub in d.get("decoders").and_then(Value::as_array).into_iter().flatten() {
+                for sub in d
+                    .get("decoders")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     visit(sub, s);
                 }
             }
@@ -72,7 +82,10 @@ fn decoder_style(json: &Value) -> DecoderStyle {
             Some("ByteFallback") => s.byte_fallback = true,
             Some("Metaspace") => {
                 s.metaspace = true;
-                let prepend = d.get("prepend_scheme").and_then(Value::as_str).map(|p| p != "never");
+                let prepend = d
+                    .get("prepend_scheme")
+                    .and_then(Value::as_str)
+                    .map(|p| p != "never");
                 let legacy = d.get("add_prefix_space").and_then(Value::as_bool);
                 s.strip_first_space |= prepend.or(legacy).unwrap_or(true);
             }
@@ -120,13 +133,24 @@ fn config_chat_template(cfg: &Value) -> Option<String> {
 }
 
 const BOS_TEXTS: &[&str] = &["<bos>", "<s>", "<|begin_of_text|>", "<|startoftext|>"];
-const EOS_TEXTS: &[&str] = &["<eos>", "</s>", "<|end_of_text|>", "<|endoftext|>", "<|im_end|>"];
+const EOS_TEXTS: &[&str] = &[
+    "<eos>",
+    "</s>",
+    "<|end_of_text|>",
+    "<|endoftext|>",
+    "<|im_end|>",
+];
 
 pub(crate) fn load(path: &Path) -> Result<Tokenizer> {
-    let file_err = |msg: String| TokenizeError::TokenizerFile { path: path.to_path_buf(), msg };
+    let file_err = |msg: String| TokenizeError::TokenizerFile {
+        path: path.to_path_buf(),
+        msg,
+    };
     let raw = std::fs::read_to_string(path).map_err(|e| file_err(e.to_string()))?;
     let json: Value = serde_json::from_str(&raw).map_err(|e| file_err(e.to_string()))?;
-    let tok: tokenizers::Tokenizer = raw.parse().map_err(|e: tokenizers::Error| file_err(e.to_string()))?;
+    let tok: tokenizers::Tokenizer = raw
+        .parse()
+        .map_err(|e: tokenizers::Error| file_err(e.to_string()))?;
     let cfg: Option<Value> = path
         .parent()
         .map(|dir| dir.join("tokenizer_config.json"))
@@ -153,7 +177,11 @@ pub(crate) fn load(path: &Path) -> Result<Tokenizer> {
     }
     for (id, added) in tok.get_added_tokens_decoder() {
         if let Some(a) = attrs.get_mut(id as usize) {
-            *a = if added.special { attr::CONTROL } else { attr::USER_DEFINED };
+            *a = if added.special {
+                attr::CONTROL
+            } else {
+                attr::USER_DEFINED
+            };
         }
     }
 
@@ -187,7 +215,10 @@ pub(crate) fn load(path: &Path) -> Result<Tokenizer> {
     }
 
     // What the post-processor really adds decides add_bos / add_eos.
-    let engine = HfEngine { tok, literal: OnceLock::new() };
+    let engine = HfEngine {
+        tok,
+        literal: OnceLock::new(),
+    };
     let probe = engine.encode("", true, true)?;
     let add_bos = bos.is_some() && probe.first().copied() == bos;
     let add_eos = eos.is_some() && probe.last().copied() == eos && (probe.len() > 1 || !add_bos);

@@ -54,7 +54,9 @@ impl Native {
                 for b in 0..=255u8 {
                     byte_ids[b as usize] = lookup(&format!("<0x{b:02X}>")).or_else(|| {
                         // Some vocabularies have a plain one-byte token instead.
-                        (b < 0x80).then(|| lookup(char::from(b).encode_utf8(&mut [0; 4]))).flatten()
+                        (b < 0x80)
+                            .then(|| lookup(char::from(b).encode_utf8(&mut [0; 4])))
+                            .flatten()
                     });
                 }
                 Algo::Spm { byte_ids }
@@ -71,11 +73,22 @@ impl Native {
     }
 
     /// Token ids of `text`, without BOS/EOS.
-    pub fn encode(&self, text: &str, texts: &TokenTable, attrs: &[u8], parse_special: bool, out: &mut Vec<u32>) {
+    pub fn encode(
+        &self,
+        text: &str,
+        texts: &TokenTable,
+        attrs: &[u8],
+        parse_special: bool,
+        out: &mut Vec<u32>,
+    ) {
         let fragments = self.specials.partition(text, texts, attrs, parse_special);
         match &self.algo {
             Algo::Spm { byte_ids } => {
-                let view = SpmView { native: self, texts, byte_ids };
+                let view = SpmView {
+                    native: self,
+                    texts,
+                    byte_ids,
+                };
                 let mut prev_special = true; // the dummy prefix goes at the start and after specials
                 let mut escaped = String::new();
                 for f in fragments {
@@ -85,7 +98,8 @@ impl Native {
                             if self.add_space_prefix && prev_special {
                                 escaped.push(SPACE_MARK);
                             }
-                            escaped.extend(t.chars().map(|c| if c == ' ' { SPACE_MARK } else { c }));
+                            escaped
+                                .extend(t.chars().map(|c| if c == ' ' { SPACE_MARK } else { c }));
                             spm::tokenize(&view, &escaped, out);
                             prev_special = false;
                         }

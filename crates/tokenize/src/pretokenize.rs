@@ -19,13 +19,47 @@ const QWEN2: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N
 
 /// The `tokenizer.ggml.pre` names this crate understands (for error messages).
 pub const KNOWN_PRE: &[&str] = &[
-    "default", "gpt-2", "gpt2", "phi-2", "mpt", "olmo", "jina-es", "jina-de", "jina-v1-en", "jina-v2-es",
-    "jina-v2-de", "jina-v2-code", "roberta-bpe", "llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral",
-    "dbrx", "smaug-bpe", "qwen2", "deepseek-r1-qwen", "stablelm2", "falcon", "starcoder", "refact",
-    "command-r", "smollm", "codeshell", "exaone",
+    "default",
+    "gpt-2",
+    "gpt2",
+    "phi-2",
+    "mpt",
+    "olmo",
+    "jina-es",
+    "jina-de",
+    "jina-v1-en",
+    "jina-v2-es",
+    "jina-v2-de",
+    "jina-v2-code",
+    "roberta-bpe",
+    "llama3",
+    "llama-v3",
+    "llama-bpe",
+    "falcon3",
+    "pixtral",
+    "dbrx",
+    "smaug-bpe",
+    "qwen2",
+    "deepseek-r1-qwen",
+    "stablelm2",
+    "falcon",
+    "starcoder",
+    "refact",
+    "command-r",
+    "smollm",
+    "codeshell",
+    "exaone",
 ];
 
-const LLAMA3_FAMILY: &[&str] = &["llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral", "dbrx", "smaug-bpe"];
+const LLAMA3_FAMILY: &[&str] = &[
+    "llama3",
+    "llama-v3",
+    "llama-bpe",
+    "falcon3",
+    "pixtral",
+    "dbrx",
+    "smaug-bpe",
+];
 
 /// Llama 3 style vocabularies: BOS added by default and whole words looked up before merging.
 pub fn is_llama3_family(pre: &str) -> bool {
@@ -46,13 +80,20 @@ impl PreTokenizer {
     /// The pre-tokenizer for `tokenizer.ggml.pre`; a missing name means llama.cpp's "default".
     pub fn for_pre(pre: Option<&str>) -> Result<Self> {
         let patterns: &[&str] = match pre.unwrap_or("default") {
-            "default" => &[r"[\p{P}\$\+<=>\^~\|]+", GPT2_NO_WS, r"\p{N}+", "[0-9][0-9][0-9]"],
-            "gpt-2" | "gpt2" | "phi-2" | "mpt" | "olmo" | "jina-es" | "jina-de" | "jina-v1-en" | "jina-v2-es"
-            | "jina-v2-de" | "jina-v2-code" | "roberta-bpe" => &[GPT2],
+            "default" => &[
+                r"[\p{P}\$\+<=>\^~\|]+",
+                GPT2_NO_WS,
+                r"\p{N}+",
+                "[0-9][0-9][0-9]",
+            ],
+            "gpt-2" | "gpt2" | "phi-2" | "mpt" | "olmo" | "jina-es" | "jina-de" | "jina-v1-en"
+            | "jina-v2-es" | "jina-v2-de" | "jina-v2-code" | "roberta-bpe" => &[GPT2],
             p if is_llama3_family(p) => &[LLAMA3],
             "qwen2" | "deepseek-r1-qwen" | "stablelm2" => &[QWEN2],
             "falcon" => &[r"[\p{P}\$\+<=>\^~\|`]+", GPT2_NO_WS, "[0-9][0-9][0-9]"],
-            "starcoder" | "refact" | "command-r" | "smollm" | "codeshell" | "exaone" => &[r"\p{N}", GPT2_NO_WS],
+            "starcoder" | "refact" | "command-r" | "smollm" | "codeshell" | "exaone" => {
+                &[r"\p{N}", GPT2_NO_WS]
+            }
             other => return Err(TokenizeError::UnknownPreTokenizer(other.to_string())),
         };
         Self::from_patterns(patterns)
@@ -61,7 +102,10 @@ impl PreTokenizer {
     pub fn from_patterns(patterns: &[&str]) -> Result<Self> {
         let regexes = patterns
             .iter()
-            .map(|p| SysRegex::new(p).map_err(|e| TokenizeError::BadVocab(format!("pre-tokenizer regex {p:?}: {e}"))))
+            .map(|p| {
+                SysRegex::new(p)
+                    .map_err(|e| TokenizeError::BadVocab(format!("pre-tokenizer regex {p:?}: {e}")))
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self { regexes })
     }
@@ -100,12 +144,18 @@ mod tests {
 
     fn words(pre: &str, text: &str) -> Vec<String> {
         let p = PreTokenizer::for_pre(Some(pre)).unwrap();
-        p.split(text).into_iter().map(|(s, e)| text[s..e].to_string()).collect()
+        p.split(text)
+            .into_iter()
+            .map(|(s, e)| text[s..e].to_string())
+            .collect()
     }
 
     #[test]
     fn gpt2_splits_contractions_and_spaces() {
-        assert_eq!(words("gpt2", "don't  stop 123"), ["don", "'t", " ", " stop", " 123"]);
+        assert_eq!(
+            words("gpt2", "don't  stop 123"),
+            ["don", "'t", " ", " stop", " 123"]
+        );
     }
 
     #[test]
@@ -120,7 +170,9 @@ mod tests {
 
     #[test]
     fn unknown_pre_is_an_error_naming_it() {
-        let err = PreTokenizer::for_pre(Some("klingon")).unwrap_err().to_string();
+        let err = PreTokenizer::for_pre(Some("klingon"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("klingon"), "{err}");
     }
 }

@@ -50,14 +50,22 @@ impl SpecialTokens {
     pub fn new(texts: &TokenTable, attrs: &[u8]) -> Self {
         let len = |id: u32| texts.text(id).map_or(0, str::len);
         let mut order: Vec<u32> = (0..texts.len() as u32)
-            .filter(|&id| attrs[id as usize] & (attr::CONTROL | attr::USER_DEFINED | attr::UNKNOWN) != 0)
+            .filter(|&id| {
+                attrs[id as usize] & (attr::CONTROL | attr::USER_DEFINED | attr::UNKNOWN) != 0
+            })
             .collect();
         // Stable sort: equal lengths keep id order, so the split is deterministic.
         order.sort_by_key(|&id| std::cmp::Reverse(len(id)));
         Self { order }
     }
 
-    pub fn partition<'a>(&self, text: &'a str, texts: &TokenTable, attrs: &[u8], parse_special: bool) -> Vec<Fragment<'a>> {
+    pub fn partition<'a>(
+        &self,
+        text: &'a str,
+        texts: &TokenTable,
+        attrs: &[u8],
+        parse_special: bool,
+    ) -> Vec<Fragment<'a>> {
         if text.is_empty() {
             return Vec::new();
         }
@@ -91,7 +99,10 @@ impl SpecialTokens {
             if !could_occur(needle.as_bytes()) {
                 continue;
             }
-            if !frags.iter().any(|f| matches!(f, Fragment::Text(t) if t.contains(needle))) {
+            if !frags
+                .iter()
+                .any(|f| matches!(f, Fragment::Text(t) if t.contains(needle)))
+            {
                 continue;
             }
             let mut next = Vec::with_capacity(frags.len() + 2);
@@ -125,7 +136,13 @@ mod tests {
 
     fn setup() -> (TokenTable, Vec<u8>, SpecialTokens) {
         let texts = TokenTable::new(["a", "<s>", "<start>", "\n", "<st"].into_iter());
-        let attrs = vec![attr::NORMAL, attr::CONTROL, attr::CONTROL, attr::USER_DEFINED, attr::CONTROL];
+        let attrs = vec![
+            attr::NORMAL,
+            attr::CONTROL,
+            attr::CONTROL,
+            attr::USER_DEFINED,
+            attr::CONTROL,
+        ];
         let sp = SpecialTokens::new(&texts, &attrs);
         (texts, attrs, sp)
     }

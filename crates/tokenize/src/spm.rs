@@ -62,7 +62,12 @@ pub(crate) fn tokenize(vocab: &impl SpmVocab, text: &str, out: &mut Vec<u32>) {
     for (i, (start, c)) in text.char_indices().enumerate() {
         let i = i as i32;
         let end = start + c.len_utf8();
-        symbols.push(Symbol { prev: i - 1, next: if end == text.len() { -1 } else { i + 1 }, start, len: c.len_utf8() });
+        symbols.push(Symbol {
+            prev: i - 1,
+            next: if end == text.len() { -1 } else { i + 1 },
+            start,
+            len: c.len_utf8(),
+        });
     }
 
     let mut queue = BinaryHeap::with_capacity(symbols.len());
@@ -73,7 +78,12 @@ pub(crate) fn tokenize(vocab: &impl SpmVocab, text: &str, out: &mut Vec<u32>) {
         let (l, r) = (symbols[left as usize], symbols[right as usize]);
         let joined = &text[l.start..l.start + l.len + r.len];
         if let Some(id) = vocab.lookup(joined) {
-            queue.push(Bigram { score: vocab.score(id), left, right, len: joined.len() });
+            queue.push(Bigram {
+                score: vocab.score(id),
+                left,
+                right,
+                len: joined.len(),
+            });
         }
     };
     for i in 1..symbols.len() as i32 {
@@ -132,7 +142,14 @@ mod tests {
     fn toy() -> Toy {
         let toks = ["a", "b", "c", "ab", "bc", "abc"];
         let scores = vec![0.0, 0.0, 0.0, -1.0, -0.5, -2.0];
-        Toy { ids: toks.iter().enumerate().map(|(i, t)| (*t, i as u32)).collect(), scores }
+        Toy {
+            ids: toks
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (*t, i as u32))
+                .collect(),
+            scores,
+        }
     }
 
     #[test]

@@ -16,13 +16,19 @@ pub struct StreamDecoder<'a> {
 
 impl<'a> StreamDecoder<'a> {
     pub fn new(tok: &'a Tokenizer, skip_special: bool) -> Self {
-        Self { tok, skip_special, pending: Vec::new(), at_start: true }
+        Self {
+            tok,
+            skip_special,
+            pending: Vec::new(),
+            at_start: true,
+        }
     }
 
     /// Adds one token; returns the text that is now complete (often empty while a character is
     /// still arriving byte by byte).
     pub fn push(&mut self, id: u32) -> String {
-        self.tok.append_piece(id, self.skip_special, &mut self.at_start, &mut self.pending);
+        self.tok
+            .append_piece(id, self.skip_special, &mut self.at_start, &mut self.pending);
         let mut out = String::new();
         let mut rest: &[u8] = &self.pending;
         loop {

@@ -13,7 +13,10 @@ impl Packed {
     pub fn with_capacity(items: usize, bytes: usize) -> Self {
         let mut offsets = Vec::with_capacity(items + 1);
         offsets.push(0);
-        Self { data: Vec::with_capacity(bytes), offsets }
+        Self {
+            data: Vec::with_capacity(bytes),
+            offsets,
+        }
     }
 
     /// Appends one item, written by `fill` into the shared buffer.
@@ -75,7 +78,12 @@ impl TokenTable {
             offsets.push(data.len() as u32);
         }
         let cap = (n * 2).next_power_of_two().max(16);
-        let mut table = Self { data, offsets, index: vec![EMPTY; cap], shift: 64 - cap.trailing_zeros() };
+        let mut table = Self {
+            data,
+            offsets,
+            index: vec![EMPTY; cap],
+            shift: 64 - cap.trailing_zeros(),
+        };
         for id in 0..n as u32 {
             let text = table.bytes(id);
             let h = hash(text);

@@ -22,7 +22,6 @@ pub(crate) enum Engine {
 /// or from a Hugging Face tokenizer.json (encoding delegated to the `tokenizers` crate). Decoding
 /// is ours in both cases: every token has a byte string (its "piece"), and decoding concatenates
 /// pieces, so streaming and whole-sequence decoding agree exactly.
-#[derive(Debug)]
 pub struct Tokenizer {
     pub(crate) texts: TokenTable, // [n_vocab] token text as stored in the vocabulary, and its index
     pub(crate) attrs: Vec<u8>,    // [n_vocab] special::attr flags
@@ -39,6 +38,24 @@ pub struct Tokenizer {
     pub(crate) engine: Engine,
 }
 
+impl std::fmt::Debug for Tokenizer {
+    // A summary: the derived form would print all 262k tokens.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let engine = match &self.engine {
+            Engine::Native(_) => "gguf-vocab",
+            Engine::Hf(_) => "tokenizer.json",
+        };
+        f.debug_struct("Tokenizer")
+            .field("engine", &engine)
+            .field("vocab_size", &self.vocab_size())
+            .field("bos", &self.bos)
+            .field("eos", &self.eos)
+            .field("eog", &self.eog)
+            .field("add_bos", &self.add_bos)
+            .finish()
+    }
+}
+
 impl Tokenizer {
     /// Builds the tokenizer for a GGUF-style vocabulary.
     pub fn from_vocab(vocab: Vocab) -> Result<Self> {
@@ -50,7 +67,9 @@ impl Tokenizer {
     pub(crate) fn build(vocab: &mut Vocab, arrays: Arrays) -> Result<Self> {
         vocab.check(&arrays)?;
         let texts = TokenTable::new(arrays.tokens.iter().map(String::as_str));
-        let mut attrs: Vec<u8> = (0..texts.len()).map(|i| attr::from_token_type(arrays.token_type(i))).collect();
+        let mut attrs: Vec<u8> = (0..texts.len())
+            .map(|i| attr::from_token_type(arrays.token_type(i)))
+            .collect();
         let ids = eog::detect(&texts, &mut attrs, vocab.eos, vocab.eot, vocab.eom);
         let engine = Engine::Native(Native::new(vocab, &arrays, &texts, &attrs)?);
         let pieces = native::pieces(vocab.kind, &texts, &attrs);
@@ -97,11 +116,17 @@ impl Tokenizer {
         }
     }
 
-    /// Encodes a rendered chat prompt: special tokens are parsed, and BOS is added only when the
-    /// model wants one and the template has not already written it.
+    /// Encodes a rendered chat prompt: special tokens are parsed, BOS is added when the model wants
+    /// one and the template has not already written it, and EOS is never appended.
     pub fn encode_chat_prompt(&self, rendered: &str) -> Result<Vec<u32>> {
-        let has_bos = self.bos.and_then(|b| self.token_text(b)).is_some_and(|t| rendered.starts_with(t));
-        self.encode(rendered, !has_bos, true)
+        let mut ids = self.encode(rendered, false, true)?;
+        if let Some(bos) = self.bos.filter(|_| self.add_bos) {
+            let written = self.token_text(bos).is_some_and(|t| rendered.starts_with(t));
+            if !written {
+                ids.insert(0, bos);
+            }
+        }
+        Ok(ids)
     }
 
     /// The text of `ids`. With `skip_special`, control and unknown tokens are left out.
@@ -119,12 +144,20 @@ impl Tokenizer {
     }
 
     /// Appends the bytes of `id` as decoding emits them; shared with the streaming decoder.
-    pub(crate) fn append_piece(&self, id: u32, skip_special: bool, at_start: &mut bool, out: &mut Vec<u8>) {
-        let Some(piece) = self.pieces.get(id as usize) else { return };
+    pub(crate) fn append_piece(
+        &self,
+        id: u32,
+        skip_special: bool,
+        at_start: &mut bool,
+        out: &mut Vec<u8>,
+    ) {
+        let Some(piece) = self.pieces.get(id as usize) else {
+            return;
+        };
         if skip_special && self.attrs[id as usize] & attr::SPECIAL != 0 {
             return;
         }
-        let mut p = &piece[..];
+        let mut p = piece;
         if *at_start && self.strip_first_space && p.first() == Some(&b' ') {
             p = &p[1..];
         }
@@ -137,7 +170,10 @@ impl Tokenizer {
     /// The raw bytes token `id` stands for, special tokens spelled out (`<start_of_turn>`), byte
     /// tokens as their byte (`<0x0A>` -> `\n`). Empty for ids outside the vocabulary.
     pub fn token_to_piece(&self, id: u32) -> Vec<u8> {
-        self.pieces.get(id as usize).map(<[u8]>::to_vec).unwrap_or_default()
+        self.pieces
+            .get(id as usize)
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default()
     }
 
     /// The token's text as stored in the vocabulary (`▁Hello`, `<0x0A>`, `Ġworld`).
@@ -181,7 +217,9 @@ impl Tokenizer {
 
     /// Control or unknown token: hidden by `decode(.., skip_special = true)`.
     pub fn is_special(&self, id: u32) -> bool {
-        self.attrs.get(id as usize).is_some_and(|a| a & attr::SPECIAL != 0)
+        self.attrs
+            .get(id as usize)
+            .is_some_and(|a| a & attr::SPECIAL != 0)
     }
 
     /// Whether `encode(.., add_special = true, ..)` starts with BOS.
@@ -193,5 +231,28 @@ impl Tokenizer {
     /// tokenizer_config.json), if any.
     pub fn chat_template(&self) -> Option<&str> {
         self.chat_template.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokenizer_can_be_shared_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Tokenizer>();
+    }
+
+    #[test]
+    fn debug_output_is_a_summary() {
+        let v = Vocab::spm(
+            vec!["<unk>".into(), "<s>".into(), "</s>".into()],
+            vec![],
+            vec![2, 3, 3],
+        );
+        let tok = Tokenizer::from_vocab(v).unwrap();
+        let s = format!("{tok:?}");
+        assert!(s.contains("vocab_size: 3") && s.len() < 200, "{s}");
     }
 }

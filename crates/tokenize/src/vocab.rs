@@ -89,8 +89,15 @@ impl Vocab {
 
     /// A byte-level BPE vocabulary with llama.cpp's defaults for "gpt2" (no BOS/EOS ids, no space
     /// prefix); `add_bos` defaults to true for the Llama 3 pre-tokenizer family, as in llama.cpp.
-    pub fn bpe(tokens: Vec<String>, token_types: Vec<i32>, merges: Vec<String>, pre: Option<String>) -> Self {
-        let add_bos = pre.as_deref().is_some_and(crate::pretokenize::is_llama3_family);
+    pub fn bpe(
+        tokens: Vec<String>,
+        token_types: Vec<i32>,
+        merges: Vec<String>,
+        pre: Option<String>,
+    ) -> Self {
+        let add_bos = pre
+            .as_deref()
+            .is_some_and(crate::pretokenize::is_llama3_family);
         Self {
             tokens,
             scores: Vec::new(),
@@ -120,7 +127,10 @@ impl Vocab {
 
     /// The type of token `id` (NORMAL when the file has no types).
     pub fn token_type(&self, id: usize) -> i32 {
-        self.token_types.get(id).copied().unwrap_or(token_type::NORMAL)
+        self.token_types
+            .get(id)
+            .copied()
+            .unwrap_or(token_type::NORMAL)
     }
 
     /// A copy without the per-token arrays (the settings that go with them).
@@ -137,7 +147,12 @@ impl Vocab {
 
     /// The arrays of this vocabulary, borrowed.
     pub(crate) fn arrays(&self) -> Arrays<'_> {
-        Arrays { tokens: &self.tokens, scores: &self.scores, token_types: &self.token_types, merges: &self.merges }
+        Arrays {
+            tokens: &self.tokens,
+            scores: &self.scores,
+            token_types: &self.token_types,
+            merges: &self.merges,
+        }
     }
 
     /// Checks the settings against the arrays; ids out of range are dropped (llama.cpp disables
@@ -148,10 +163,15 @@ impl Vocab {
             return Err(TokenizeError::NoTokenizer);
         }
         if n >= u32::MAX as usize {
-            return Err(TokenizeError::BadVocab(format!("{n} tokens do not fit in u32 ids")));
+            return Err(TokenizeError::BadVocab(format!(
+                "{n} tokens do not fit in u32 ids"
+            )));
         }
         if !a.scores.is_empty() && a.scores.len() < n {
-            return Err(TokenizeError::BadVocab(format!("tokenizer.ggml.scores has {} entries for {n} tokens", a.scores.len())));
+            return Err(TokenizeError::BadVocab(format!(
+                "tokenizer.ggml.scores has {} entries for {n} tokens",
+                a.scores.len()
+            )));
         }
         if !a.token_types.is_empty() && a.token_types.len() < n {
             return Err(TokenizeError::BadVocab(format!(
@@ -160,9 +180,18 @@ impl Vocab {
             )));
         }
         if self.kind == VocabKind::Bpe && a.merges.is_empty() {
-            return Err(TokenizeError::BadVocab("a gpt2 (BPE) vocabulary needs tokenizer.ggml.merges".into()));
+            return Err(TokenizeError::BadVocab(
+                "a gpt2 (BPE) vocabulary needs tokenizer.ggml.merges".into(),
+            ));
         }
-        for id in [&mut self.bos, &mut self.eos, &mut self.eot, &mut self.eom, &mut self.pad, &mut self.unk] {
+        for id in [
+            &mut self.bos,
+            &mut self.eos,
+            &mut self.eot,
+            &mut self.eom,
+            &mut self.pad,
+            &mut self.unk,
+        ] {
             if id.is_some_and(|i| i as usize >= n) {
                 *id = None;
             }
@@ -183,6 +212,9 @@ pub(crate) struct Arrays<'a> {
 
 impl Arrays<'_> {
     pub fn token_type(&self, id: usize) -> i32 {
-        self.token_types.get(id).copied().unwrap_or(token_type::NORMAL)
+        self.token_types
+            .get(id)
+            .copied()
+            .unwrap_or(token_type::NORMAL)
     }
 }

@@ -5,17 +5,25 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
     #[error("cannot read {path}: {source}; check the path and its permissions")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("cannot write {path}: {source}; check free disk space and permissions")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error(
         "not a GGUF file: bad magic {found:#010x} (expected 'GGUF'); is this a safetensors file or a partial download?"
     )]
     BadMagic { found: u32 },
 
-    #[error("GGUF file is big-endian (version field {raw:#010x}); convert it to a little-endian GGUF")]
+    #[error(
+        "GGUF file is big-endian (version field {raw:#010x}); convert it to a little-endian GGUF"
+    )]
     BigEndian { raw: u32 },
 
     #[error(
@@ -24,7 +32,12 @@ pub enum WeightsError {
     UnsupportedVersion(u32),
 
     #[error("GGUF file truncated: {what} needs bytes {start}..{end} but the file has {file_size}; re-download the model")]
-    Truncated { what: String, start: u64, end: u64, file_size: u64 },
+    Truncated {
+        what: String,
+        start: u64,
+        end: u64,
+        file_size: u64,
+    },
 
     #[error("corrupt GGUF file: {0}; re-download or re-convert the model")]
     Corrupt(String),
@@ -44,10 +57,18 @@ pub enum WeightsError {
     MissingKey { key: String },
 
     #[error("metadata key '{key}' has type {actual}, but {expected} was expected; the file was written by an incompatible converter")]
-    WrongType { key: String, expected: &'static str, actual: String },
+    WrongType {
+        key: String,
+        expected: &'static str,
+        actual: String,
+    },
 
     #[error("metadata key '{key}' holds {value}, which does not fit in {target}; the file is corrupt or not meant for this engine")]
-    OutOfRange { key: String, value: String, target: &'static str },
+    OutOfRange {
+        key: String,
+        value: String,
+        target: &'static str,
+    },
 
     #[error("cannot write GGUF: {0}")]
     InvalidWrite(String),

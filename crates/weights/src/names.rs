@@ -48,15 +48,45 @@ impl MetaKey {
     pub const ALL: [MetaKey; 39] = {
         use MetaKey::*;
         [
-            GeneralArchitecture, GeneralName, GeneralAlignment, GeneralFileType, GeneralLicense,
-            GeneralQuantizationVersion, ContextLength, EmbeddingLength, BlockCount, FeedForwardLength,
-            AttentionHeadCount, AttentionHeadCountKv, AttentionKeyLength, AttentionValueLength,
-            AttentionLayerNormRmsEpsilon, AttentionSlidingWindow, AttnLogitSoftcapping, FinalLogitSoftcapping,
-            RopeFreqBase, RopeDimensionCount, RopeScalingType, RopeScalingFactor,
-            RopeScalingOriginalContextLength, VocabSize, TokenizerModel, TokenizerPre, TokenizerTokens,
-            TokenizerScores, TokenizerTokenType, TokenizerMerges, TokenizerBosId, TokenizerEosId,
-            TokenizerEotId, TokenizerPaddingId, TokenizerUnknownId, TokenizerAddBos, TokenizerAddEos,
-            TokenizerAddSpacePrefix, TokenizerChatTemplate,
+            GeneralArchitecture,
+            GeneralName,
+            GeneralAlignment,
+            GeneralFileType,
+            GeneralLicense,
+            GeneralQuantizationVersion,
+            ContextLength,
+            EmbeddingLength,
+            BlockCount,
+            FeedForwardLength,
+            AttentionHeadCount,
+            AttentionHeadCountKv,
+            AttentionKeyLength,
+            AttentionValueLength,
+            AttentionLayerNormRmsEpsilon,
+            AttentionSlidingWindow,
+            AttnLogitSoftcapping,
+            FinalLogitSoftcapping,
+            RopeFreqBase,
+            RopeDimensionCount,
+            RopeScalingType,
+            RopeScalingFactor,
+            RopeScalingOriginalContextLength,
+            VocabSize,
+            TokenizerModel,
+            TokenizerPre,
+            TokenizerTokens,
+            TokenizerScores,
+            TokenizerTokenType,
+            TokenizerMerges,
+            TokenizerBosId,
+            TokenizerEosId,
+            TokenizerEotId,
+            TokenizerPaddingId,
+            TokenizerUnknownId,
+            TokenizerAddBos,
+            TokenizerAddEos,
+            TokenizerAddSpacePrefix,
+            TokenizerChatTemplate,
         ]
     };
 
@@ -149,8 +179,25 @@ impl TensorName {
     pub const ALL: [TensorName; 19] = {
         use TensorName::*;
         [
-            TokenEmbd, TokenEmbdNorm, OutputNorm, Output, RopeFreqs, AttnNorm, AttnQ, AttnK, AttnV, AttnQkv,
-            AttnOutput, AttnQNorm, AttnKNorm, AttnPostNorm, FfnNorm, FfnGate, FfnUp, FfnDown, FfnPostNorm,
+            TokenEmbd,
+            TokenEmbdNorm,
+            OutputNorm,
+            Output,
+            RopeFreqs,
+            AttnNorm,
+            AttnQ,
+            AttnK,
+            AttnV,
+            AttnQkv,
+            AttnOutput,
+            AttnQNorm,
+            AttnKNorm,
+            AttnPostNorm,
+            FfnNorm,
+            FfnGate,
+            FfnUp,
+            FfnDown,
+            FfnPostNorm,
         ]
     };
 
@@ -183,7 +230,10 @@ impl TensorName {
     /// Whether the tensor exists once per block ("blk.N.") rather than once per model.
     pub fn is_per_layer(self) -> bool {
         use TensorName::*;
-        !matches!(self, TokenEmbd | TokenEmbdNorm | OutputNorm | Output | RopeFreqs)
+        !matches!(
+            self,
+            TokenEmbd | TokenEmbdNorm | OutputNorm | Output | RopeFreqs
+        )
     }
 }
 
@@ -229,12 +279,24 @@ mod tests {
         assert_eq!(tn(TensorName::TokenEmbd, None), "token_embd.weight");
         assert_eq!(tn(TensorName::TokenEmbd, Some(2)), "token_embd.weight");
         assert_eq!(tn(TensorName::RopeFreqs, None), "rope_freqs.weight");
-        assert_eq!(tn(TensorName::FfnPostNorm, Some(0)), "blk.0.post_ffw_norm.weight");
+        assert_eq!(
+            tn(TensorName::FfnPostNorm, Some(0)),
+            "blk.0.post_ffw_norm.weight"
+        );
         assert_eq!(tn_bias(TensorName::AttnQ, Some(1)), "blk.1.attn_q.bias");
         assert_eq!(MetaKey::BlockCount.key("gemma3"), "gemma3.block_count");
-        assert_eq!(MetaKey::RopeScalingFactor.key("llama"), "llama.rope.scaling.factor");
-        assert_eq!(MetaKey::TokenizerEotId.key("x"), "tokenizer.ggml.eot_token_id");
-        assert_eq!(MetaKey::TokenizerChatTemplate.key("x"), "tokenizer.chat_template");
+        assert_eq!(
+            MetaKey::RopeScalingFactor.key("llama"),
+            "llama.rope.scaling.factor"
+        );
+        assert_eq!(
+            MetaKey::TokenizerEotId.key("x"),
+            "tokenizer.ggml.eot_token_id"
+        );
+        assert_eq!(
+            MetaKey::TokenizerChatTemplate.key("x"),
+            "tokenizer.chat_template"
+        );
     }
 
     #[test]

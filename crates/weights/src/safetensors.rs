@@ -14,7 +14,7 @@ use crate::tensor::{Backing, Tensor, TensorData};
 
 struct Entry {
     dtype: Dtype,
-    shape: Vec<usize>, // HF (row-major) order: [out, in]
+    shape: Vec<usize>,   // HF (row-major) order: [out, in]
     range: Range<usize>, // absolute bytes in the file
 }
 
@@ -27,7 +27,10 @@ pub struct SafetensorsFile {
 
 impl SafetensorsFile {
     pub fn open(path: &Path) -> Result<Self> {
-        let io = |source| WeightsError::Io { path: path.to_path_buf(), source };
+        let io = |source| WeightsError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         let file = std::fs::File::open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
         let backing = if len == 0 {
@@ -41,14 +44,20 @@ impl SafetensorsFile {
 
     /// Parse a safetensors file held in memory.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
-        Self::from_backing(Arc::new(Backing::Owned(bytes)), PathBuf::from("<in-memory safetensors>"))
+        Self::from_backing(
+            Arc::new(Backing::Owned(bytes)),
+            PathBuf::from("<in-memory safetensors>"),
+        )
     }
 
     fn from_backing(backing: Arc<Backing>, path: PathBuf) -> Result<Self> {
         let bytes = backing.bytes();
         // read_metadata checks the header length, the JSON, and that the offsets tile the data exactly.
-        let (header_len, meta) = SafeTensors::read_metadata(bytes)
-            .map_err(|e| WeightsError::Safetensors { path: path.clone(), msg: format!("{e:?}") })?;
+        let (header_len, meta) =
+            SafeTensors::read_metadata(bytes).map_err(|e| WeightsError::Safetensors {
+                path: path.clone(),
+                msg: format!("{e:?}"),
+            })?;
         let data_start = 8 + header_len;
         let mut entries = HashMap::new();
         for (name, info) in meta.tensors() {
@@ -63,11 +72,23 @@ impl SafetensorsFile {
                     })
                 }
             };
-            entries.insert(name, Entry { dtype: info.dtype, shape: info.shape.clone(), range });
+            entries.insert(
+                name,
+                Entry {
+                    dtype: info.dtype,
+                    shape: info.shape.clone(),
+                    range,
+                },
+            );
         }
         let mut names: Vec<String> = entries.keys().cloned().collect();
         names.sort();
-        Ok(SafetensorsFile { path, backing, entries, names })
+        Ok(SafetensorsFile {
+            path,
+            backing,
+            entries,
+            names,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -95,15 +116,23 @@ impl SafetensorsFile {
 
     /// A zero-copy view named as stored, with ggml-order shape.
     pub fn tensor(&self, name: &str) -> Result<Tensor> {
-        let e = self.entries.get(name).ok_or_else(|| WeightsError::TensorNotFound {
-            name: name.to_string(),
-            source_name: self.path.display().to_string(),
-        })?;
+        let e = self
+            .entries
+            .get(name)
+            .ok_or_else(|| WeightsError::TensorNotFound {
+                name: name.to_string(),
+                source_name: self.path.display().to_string(),
+            })?;
         let ty = match e.dtype {
             Dtype::F32 => GgmlType::F32,
             Dtype::F16 => GgmlType::F16,
             Dtype::BF16 => GgmlType::BF16,
-            other => return Err(WeightsError::UnsupportedDtype { tensor: name.to_string(), dtype: format!("{other:?}") }),
+            other => {
+                return Err(WeightsError::UnsupportedDtype {
+                    tensor: name.to_string(),
+                    dtype: format!("{other:?}"),
+                })
+            }
         };
         let mut shape: Vec<usize> = e.shape.iter().rev().copied().collect();
         if shape.is_empty() {

@@ -51,15 +51,30 @@ pub struct Tensor {
 
 impl Tensor {
     pub(crate) fn new(name: String, ty: GgmlType, shape: Vec<usize>, data: TensorData) -> Self {
-        Tensor { name, ty, shape, data }
+        Tensor {
+            name,
+            ty,
+            shape,
+            data,
+        }
     }
 
     /// A tensor whose bytes live in memory (built by a converter, a quantizer or a test).
     /// The byte length is not checked here; the GGUF writer checks it against `ty` and `shape`.
-    pub fn from_owned(name: impl Into<String>, ty: GgmlType, shape: Vec<usize>, bytes: Vec<u8>) -> Self {
+    pub fn from_owned(
+        name: impl Into<String>,
+        ty: GgmlType,
+        shape: Vec<usize>,
+        bytes: Vec<u8>,
+    ) -> Self {
         let len = bytes.len();
         let data = TensorData::new(Arc::new(Backing::Owned(bytes)), 0..len);
-        Tensor { name: name.into(), ty, shape, data }
+        Tensor {
+            name: name.into(),
+            ty,
+            shape,
+            data,
+        }
     }
 
     /// The raw bytes, in the block layout of `ty`.
@@ -68,7 +83,8 @@ impl Tensor {
     }
 
     pub fn n_elements(&self) -> usize {
-        self.shape.iter().product()
+        // Saturating: a hand-built tensor may carry any shape; parsed ones are checked to fit.
+        self.shape.iter().fold(1usize, |a, &d| a.saturating_mul(d))
     }
 
     /// Elements per row (ne0).
@@ -78,12 +94,15 @@ impl Tensor {
 
     /// Number of rows: the product of every dimension after the first.
     pub fn rows(&self) -> usize {
-        self.shape.iter().skip(1).product()
+        self.shape
+            .iter()
+            .skip(1)
+            .fold(1usize, |a, &d| a.saturating_mul(d))
     }
 
     /// Bytes of one row, or None when a row is not a whole number of blocks of `ty`.
     pub fn row_bytes(&self) -> Option<usize> {
-        self.ty.row_bytes(self.cols())
+        row_bytes(self.ty, self.cols())
     }
 
     /// The bytes of row `i` (e.g. one token's embedding), or None when out of range.
@@ -103,4 +122,14 @@ impl std::fmt::Debug for Tensor {
             .field("n_bytes", &self.data().len())
             .finish()
     }
+}
+
+/// Bytes of a row of `n` elements: None when `n` is not a whole number of blocks or the size overflows.
+/// (Not `GgmlType::row_bytes`, whose multiplication can overflow on hostile lengths.)
+pub(crate) fn row_bytes(ty: GgmlType, n: usize) -> Option<usize> {
+    let bs = ty.block_size();
+    if n % bs != 0 {
+        return None;
+    }
+    (n / bs).checked_mul(ty.type_size())
 }

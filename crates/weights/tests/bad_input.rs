@@ -53,14 +53,19 @@ fn check(bytes: Vec<u8>, label: &str) -> bool {
     let limit = bytes.len() * 4 + (1 << 20);
     LARGEST.with(|l| l.set(0));
     TRACK.with(|t| t.set(true));
-    let result = catch_unwind(AssertUnwindSafe(|| GgufFile::from_bytes(bytes).map(|f| f.tensor_infos().len())));
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        GgufFile::from_bytes(bytes).map(|f| f.tensor_infos().len())
+    }));
     TRACK.with(|t| t.set(false));
     let largest = LARGEST.with(|l| l.get());
     let parsed = match result {
         Ok(r) => r.is_ok(),
         Err(_) => panic!("GgufFile::from_bytes panicked on {label}"),
     };
-    assert!(largest <= limit, "{label}: one allocation of {largest} bytes (limit {limit})");
+    assert!(
+        largest <= limit,
+        "{label}: one allocation of {largest} bytes (limit {limit})"
+    );
     parsed
 }
 
@@ -82,7 +87,10 @@ fn truncated_real_file_errors_cleanly() {
     offsets.extend((0..12).map(|_| header_len + rng.below(bytes.len() - header_len)));
     offsets.push(bytes.len() - 1);
     for &cut in &offsets {
-        assert!(!check(bytes[..cut].to_vec(), &format!("the file cut at {cut}")), "the file cut at {cut} parsed");
+        assert!(
+            !check(bytes[..cut].to_vec(), &format!("the file cut at {cut}")),
+            "the file cut at {cut} parsed"
+        );
     }
     assert!(check(bytes, "the whole file"));
 }
@@ -120,10 +128,34 @@ fn bit_flips_anywhere_in_a_small_complete_file_never_panic() {
     w.set("tiny.block_count", 1u32);
     w.set("tokenizer.ggml.tokens", vec!["<s>", "a", "b"]);
     w.set("tokenizer.ggml.scores", vec![0.0f32, -1.0, -2.0]);
-    w.set("nested", weights::MetaArray::Array(vec![weights::MetaArray::U8(vec![1]), weights::MetaArray::U8(vec![])]));
-    w.add_tensor_bytes("token_embd.weight", GgmlType::Q8_0, vec![32, 3], vec![1; 3 * 34]).unwrap();
-    w.add_tensor_bytes("blk.0.attn_norm.weight", GgmlType::F32, vec![32], vec![0; 128]).unwrap();
-    w.add_tensor_bytes("blk.0.ffn_down.weight", GgmlType::Q6K, vec![256, 1], vec![0; 210]).unwrap();
+    w.set(
+        "nested",
+        weights::MetaArray::Array(vec![
+            weights::MetaArray::U8(vec![1]),
+            weights::MetaArray::U8(vec![]),
+        ]),
+    );
+    w.add_tensor_bytes(
+        "token_embd.weight",
+        GgmlType::Q8_0,
+        vec![32, 3],
+        vec![1; 3 * 34],
+    )
+    .unwrap();
+    w.add_tensor_bytes(
+        "blk.0.attn_norm.weight",
+        GgmlType::F32,
+        vec![32],
+        vec![0; 128],
+    )
+    .unwrap();
+    w.add_tensor_bytes(
+        "blk.0.ffn_down.weight",
+        GgmlType::Q6K,
+        vec![256, 1],
+        vec![0; 210],
+    )
+    .unwrap();
     let good = w.to_bytes().unwrap();
     assert!(check(good.clone(), "the intact file"));
     let mut rng = common::Rng(0x5eed_0003);

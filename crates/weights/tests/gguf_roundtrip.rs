@@ -43,21 +43,45 @@ fn sample_writer() -> GgufWriter {
     w.set("a.i64", vec![i64::MIN, 1]);
     w.set("a.f64", vec![1.0f64, -0.25]);
     w.set("a.empty", Vec::<u32>::new());
-    w.set("a.nested", MetaArray::Array(vec![MetaArray::I32(vec![1, 2]), MetaArray::I32(vec![3])]));
+    w.set(
+        "a.nested",
+        MetaArray::Array(vec![MetaArray::I32(vec![1, 2]), MetaArray::I32(vec![3])]),
+    );
     w.set(
         "a.nested_str",
-        MetaArray::Array(vec![MetaArray::String(vec!["x".into()]), MetaArray::String(vec!["y".into(), "z".into()])]),
+        MetaArray::Array(vec![
+            MetaArray::String(vec!["x".into()]),
+            MetaArray::String(vec!["y".into(), "z".into()]),
+        ]),
     );
-    w.add_tensor_bytes("f32.2d", GgmlType::F32, vec![4, 3], f32_bytes(&(0..12).map(|i| i as f32 * 0.5).collect::<Vec<_>>()))
+    w.add_tensor_bytes(
+        "f32.2d",
+        GgmlType::F32,
+        vec![4, 3],
+        f32_bytes(&(0..12).map(|i| i as f32 * 0.5).collect::<Vec<_>>()),
+    )
+    .unwrap();
+    w.add_tensor_bytes("f16.2d", GgmlType::F16, vec![8, 2], bytes(32, 1))
         .unwrap();
-    w.add_tensor_bytes("f16.2d", GgmlType::F16, vec![8, 2], bytes(32, 1)).unwrap();
-    w.add_tensor_bytes("bf16.1d", GgmlType::BF16, vec![3], bytes(6, 2)).unwrap();
-    w.add_tensor_bytes("q8_0", GgmlType::Q8_0, vec![64, 2], bytes(4 * 34, 3)).unwrap();
-    w.add_tensor_bytes("q5_0", GgmlType::Q5_0, vec![32, 3], bytes(3 * 22, 4)).unwrap();
-    w.add_tensor_bytes("q4_k", GgmlType::Q4K, vec![256, 1], bytes(144, 5)).unwrap();
-    w.add_tensor_bytes("q6_k", GgmlType::Q6K, vec![256, 2], bytes(2 * 210, 6)).unwrap();
-    w.add_tensor_bytes("f32.3d", GgmlType::F32, vec![2, 3, 4], bytes(2 * 3 * 4 * 4, 7)).unwrap();
-    w.add_tensor_bytes("f32.4d", GgmlType::F32, vec![1, 2, 1, 2], bytes(16, 8)).unwrap();
+    w.add_tensor_bytes("bf16.1d", GgmlType::BF16, vec![3], bytes(6, 2))
+        .unwrap();
+    w.add_tensor_bytes("q8_0", GgmlType::Q8_0, vec![64, 2], bytes(4 * 34, 3))
+        .unwrap();
+    w.add_tensor_bytes("q5_0", GgmlType::Q5_0, vec![32, 3], bytes(3 * 22, 4))
+        .unwrap();
+    w.add_tensor_bytes("q4_k", GgmlType::Q4K, vec![256, 1], bytes(144, 5))
+        .unwrap();
+    w.add_tensor_bytes("q6_k", GgmlType::Q6K, vec![256, 2], bytes(2 * 210, 6))
+        .unwrap();
+    w.add_tensor_bytes(
+        "f32.3d",
+        GgmlType::F32,
+        vec![2, 3, 4],
+        bytes(2 * 3 * 4 * 4, 7),
+    )
+    .unwrap();
+    w.add_tensor_bytes("f32.4d", GgmlType::F32, vec![1, 2, 1, 2], bytes(16, 8))
+        .unwrap();
     w
 }
 
@@ -72,7 +96,12 @@ fn assert_same(w: &GgufWriter, f: &GgufFile) {
         assert_eq!((t.ty, &t.shape), (orig.ty, &orig.shape));
         assert_eq!(t.data(), written.tensor(&info.name).unwrap().data());
         assert_eq!(t.data().len(), info.n_bytes);
-        assert_eq!(info.offset % f.alignment(), 0, "{} is not aligned", info.name);
+        assert_eq!(
+            info.offset % f.alignment(),
+            0,
+            "{} is not aligned",
+            info.name
+        );
     }
 }
 
@@ -92,7 +121,13 @@ fn write_then_read_back_identical() {
     assert_eq!(m.get_u64("t.u64").unwrap(), 1 << 50);
     assert_eq!(m.get_f32("t.f32").unwrap(), 1.5);
     assert_eq!(m.get_str_array("a.string").unwrap()[3], "▁the");
-    assert_eq!(m.get("a.nested"), Some(&MetaValue::Array(MetaArray::Array(vec![MetaArray::I32(vec![1, 2]), MetaArray::I32(vec![3])]))));
+    assert_eq!(
+        m.get("a.nested"),
+        Some(&MetaValue::Array(MetaArray::Array(vec![
+            MetaArray::I32(vec![1, 2]),
+            MetaArray::I32(vec![3])
+        ])))
+    );
     let t = f.tensor("f32.2d").unwrap();
     assert_eq!((t.cols(), t.rows(), t.n_elements()), (4, 3, 12));
     assert_eq!(t.row(1).unwrap(), &f32_bytes(&[2.0, 2.5, 3.0, 3.5])[..]);
@@ -104,7 +139,10 @@ fn write_then_read_back_identical() {
     assert_eq!(q2.data().as_ptr(), q.data().as_ptr());
 
     // Nothing but the final file is left in the directory.
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("tiny.gguf")]);
 }
 
@@ -150,14 +188,31 @@ fn write_replaces_existing_file_atomically() {
 #[test]
 fn writer_rejects_inconsistent_tensors() {
     let mut w = GgufWriter::new();
-    let e = w.add_tensor_bytes("x", GgmlType::Q8_0, vec![64, 2], vec![0; 67]).unwrap_err().to_string();
-    assert!(e.contains("'x'") && e.contains("67") && e.contains("136"), "{e}");
-    let e = w.add_tensor_bytes("k", GgmlType::Q4K, vec![100], vec![0; 144]).unwrap_err().to_string();
+    let e = w
+        .add_tensor_bytes("x", GgmlType::Q8_0, vec![64, 2], vec![0; 67])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'x'") && e.contains("67") && e.contains("136"),
+        "{e}"
+    );
+    let e = w
+        .add_tensor_bytes("k", GgmlType::Q4K, vec![100], vec![0; 144])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not a multiple"), "{e}");
-    assert!(w.add_tensor_bytes("s", GgmlType::F32, vec![], vec![]).is_err());
-    assert!(w.add_tensor_bytes("five", GgmlType::F32, vec![1, 1, 1, 1, 1], vec![0; 4]).is_err());
-    w.add_tensor_bytes("a", GgmlType::F32, vec![1], vec![0; 4]).unwrap();
-    let e = w.add_tensor_bytes("a", GgmlType::F32, vec![1], vec![0; 4]).unwrap_err().to_string();
+    assert!(w
+        .add_tensor_bytes("s", GgmlType::F32, vec![], vec![])
+        .is_err());
+    assert!(w
+        .add_tensor_bytes("five", GgmlType::F32, vec![1, 1, 1, 1, 1], vec![0; 4])
+        .is_err());
+    w.add_tensor_bytes("a", GgmlType::F32, vec![1], vec![0; 4])
+        .unwrap();
+    let e = w
+        .add_tensor_bytes("a", GgmlType::F32, vec![1], vec![0; 4])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("twice"), "{e}");
     w.set("general.alignment", "32");
     assert!(w.to_bytes().is_err(), "a string alignment must be refused");
@@ -191,18 +246,36 @@ fn python_gguf_reader_reads_our_file() {
     let dump: serde_json::Value = serde_json::from_str(&out).expect("gguf_dump.py printed JSON");
 
     let fields = dump["fields"].as_object().unwrap();
-    assert_eq!(fields.len(), w.metadata().len(), "key sets differ: {:?}", fields.keys().collect::<Vec<_>>());
+    assert_eq!(
+        fields.len(),
+        w.metadata().len(),
+        "key sets differ: {:?}",
+        fields.keys().collect::<Vec<_>>()
+    );
     for (key, value) in w.metadata().iter() {
-        let field = fields.get(key).unwrap_or_else(|| panic!("python did not see key {key}"));
-        let types: Vec<&str> = field["types"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+        let field = fields
+            .get(key)
+            .unwrap_or_else(|| panic!("python did not see key {key}"));
+        let types: Vec<&str> = field["types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
         assert_eq!(types[0], py_type(value), "type of {key}");
         if let MetaValue::Array(a) = value {
             match a {
                 MetaArray::Array(v) => {
                     assert_eq!(types[1], "ARRAY", "element type of {key}");
-                    assert_eq!(types[2], py_array_type(&v[0]), "inner element type of {key}");
+                    assert_eq!(
+                        types[2],
+                        py_array_type(&v[0]),
+                        "inner element type of {key}"
+                    );
                 }
-                a if !a.is_empty() => assert_eq!(types[1], py_array_type(a), "element type of {key}"),
+                a if !a.is_empty() => {
+                    assert_eq!(types[1], py_array_type(a), "element type of {key}")
+                }
                 _ => {}
             }
         }
@@ -215,11 +288,21 @@ fn python_gguf_reader_reads_our_file() {
     for (py, info) in tensors.iter().zip(f.tensor_infos()) {
         assert_eq!(py["name"], info.name.as_str());
         assert_eq!(py["type"], info.ty.name(), "type of {}", info.name);
-        let shape: Vec<usize> = py["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+        let shape: Vec<usize> = py["shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap() as usize)
+            .collect();
         assert_eq!(shape, info.shape, "shape of {}", info.name);
         assert_eq!(py["n_bytes"].as_u64().unwrap() as usize, info.n_bytes);
         let data = f.tensor(&info.name).unwrap();
-        assert_eq!(py["hex"].as_str().unwrap(), hex(data.data()), "data of {}", info.name);
+        assert_eq!(
+            py["hex"].as_str().unwrap(),
+            hex(data.data()),
+            "data of {}",
+            info.name
+        );
     }
 }
 
@@ -260,7 +343,9 @@ fn py_scalar(t: weights::ValueType) -> &'static str {
 fn assert_json_eq(py: &serde_json::Value, v: &MetaValue, key: &str) {
     use serde_json::Value as J;
     let num = |x: f64| {
-        let p = py.as_f64().unwrap_or_else(|| panic!("{key}: python gave {py}"));
+        let p = py
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key}: python gave {py}"));
         assert!((p - x).abs() <= x.abs() * 1e-15, "{key}: python {p} vs {x}");
     };
     match v {
@@ -269,7 +354,11 @@ fn assert_json_eq(py: &serde_json::Value, v: &MetaValue, key: &str) {
         MetaValue::Bool(b) => assert_eq!(py, &J::Bool(*b), "{key}"),
         MetaValue::String(s) => assert_eq!(py, &J::String(s.clone()), "{key}"),
         MetaValue::Array(a) => assert_array_eq(py, a, key),
-        v => assert_eq!(py.as_i64().map(i128::from).or(py.as_u64().map(i128::from)), v.as_int(), "{key}"),
+        v => assert_eq!(
+            py.as_i64().map(i128::from).or(py.as_u64().map(i128::from)),
+            v.as_int(),
+            "{key}"
+        ),
     }
 }
 
@@ -284,9 +373,15 @@ fn flatten(a: &MetaArray) -> Vec<MetaValue> {
 }
 
 fn assert_array_eq(py: &serde_json::Value, a: &MetaArray, key: &str) {
-    let items = py.as_array().unwrap_or_else(|| panic!("{key}: python gave {py}, not a list"));
+    let items = py
+        .as_array()
+        .unwrap_or_else(|| panic!("{key}: python gave {py}, not a list"));
     // gguf-py's contents() flattens nested arrays into one list of leaves.
-    let n_leaves = if let MetaArray::Array(_) = a { flatten(a).len() } else { a.len() };
+    let n_leaves = if let MetaArray::Array(_) = a {
+        flatten(a).len()
+    } else {
+        a.len()
+    };
     assert_eq!(items.len(), n_leaves, "{key}: length");
     let scalars: Vec<MetaValue> = match a {
         MetaArray::U8(v) => v.iter().map(|&x| x.into()).collect(),
@@ -316,7 +411,11 @@ struct Raw(Vec<u8>);
 
 impl Raw {
     fn header(version: u32, n_tensors: u64, n_kv: u64) -> Raw {
-        Raw::default().bytes(b"GGUF").u32(version).u64(n_tensors).u64(n_kv)
+        Raw::default()
+            .bytes(b"GGUF")
+            .u32(version)
+            .u64(n_tensors)
+            .u64(n_kv)
     }
     fn bytes(mut self, b: &[u8]) -> Raw {
         self.0.extend_from_slice(b);
@@ -361,8 +460,14 @@ fn err(r: Raw) -> (WeightsError, String) {
 #[test]
 fn bad_magic_says_what_it_might_be() {
     let (e, s) = err(Raw::default().bytes(b"GGML\x03\0\0\0"));
-    assert!(matches!(e, WeightsError::BadMagic { found: 0x4c4d_4747 }), "{e:?}");
-    assert!(s.contains("not a GGUF file") && s.contains("expected 'GGUF'") && s.contains("safetensors"), "{s}");
+    assert!(
+        matches!(e, WeightsError::BadMagic { found: 0x4c4d_4747 }),
+        "{e:?}"
+    );
+    assert!(
+        s.contains("not a GGUF file") && s.contains("expected 'GGUF'") && s.contains("safetensors"),
+        "{s}"
+    );
     // A safetensors header starts with its JSON length.
     let (e, _) = err(Raw::default().u64(120).bytes(b"{\"a\":{}}"));
     assert!(matches!(e, WeightsError::BadMagic { .. }), "{e:?}");
@@ -392,22 +497,40 @@ fn truncated_tensor_data_names_the_tensor() {
         .data(32 + 4 * 34 - 1);
     let (e, s) = err(r);
     assert!(matches!(e, WeightsError::Truncated { .. }), "{e:?}");
-    assert!(s.contains("tensor 'blk.3.ffn_up.weight'") && s.contains("re-download"), "{s}");
+    assert!(
+        s.contains("tensor 'blk.3.ffn_up.weight'") && s.contains("re-download"),
+        "{s}"
+    );
     assert!(s.starts_with("GGUF file truncated"), "{s}");
 }
 
 #[test]
 fn unknown_tensor_type_is_named() {
     let (e, s) = err(Raw::header(3, 1, 0).tensor("x", &[32], 23, 0).data(64));
-    assert!(matches!(e, WeightsError::UnknownTensorType { ty: 23, .. }), "{e:?}");
+    assert!(
+        matches!(e, WeightsError::UnknownTensorType { ty: 23, .. }),
+        "{e:?}"
+    );
     assert!(s.contains("unsupported tensor type 23 in 'x'"), "{s}");
 }
 
 #[test]
 fn duplicate_names_and_keys_are_refused() {
-    let (e, _) = err(Raw::header(3, 2, 0).tensor("a", &[8], 0, 0).tensor("a", &[8], 0, 32).data(64));
-    assert!(matches!(e, WeightsError::DuplicateTensor(ref n) if n == "a"), "{e:?}");
-    let (_, s) = err(Raw::header(3, 0, 2).str("k").u32(4).u32(1).str("k").u32(4).u32(2));
+    let (e, _) = err(Raw::header(3, 2, 0)
+        .tensor("a", &[8], 0, 0)
+        .tensor("a", &[8], 0, 32)
+        .data(64));
+    assert!(
+        matches!(e, WeightsError::DuplicateTensor(ref n) if n == "a"),
+        "{e:?}"
+    );
+    let (_, s) = err(Raw::header(3, 0, 2)
+        .str("k")
+        .u32(4)
+        .u32(1)
+        .str("k")
+        .u32(4)
+        .u32(2));
     assert!(s.contains("'k' appears twice"), "{s}");
 }
 
@@ -415,7 +538,9 @@ fn duplicate_names_and_keys_are_refused() {
 fn misaligned_or_out_of_range_offsets_are_refused() {
     let (_, s) = err(Raw::header(3, 1, 0).tensor("a", &[8], 0, 4).data(64));
     assert!(s.contains("'a'") && s.contains("alignment"), "{s}");
-    let (e, _) = err(Raw::header(3, 1, 0).tensor("a", &[8], 0, u64::MAX - 31).data(64));
+    let (e, _) = err(Raw::header(3, 1, 0)
+        .tensor("a", &[8], 0, u64::MAX - 31)
+        .data(64));
     assert!(matches!(e, WeightsError::Truncated { .. }), "{e:?}");
 }
 
@@ -429,7 +554,12 @@ fn absurd_counts_fail_before_allocating() {
     let (_, s) = err(Raw::header(3, 0, 1).str("a").u32(9).u32(10).u64(1 << 62));
     assert!(s.contains("'a'") && s.contains("elements"), "{s}");
     // 2^40 strings: each needs at least 8 bytes.
-    let (_, s) = err(Raw::header(3, 0, 1).str("a").u32(9).u32(8).u64(1 << 40).u64(0));
+    let (_, s) = err(Raw::header(3, 0, 1)
+        .str("a")
+        .u32(9)
+        .u32(8)
+        .u64(1 << 40)
+        .u64(0));
     assert!(s.contains("'a'"), "{s}");
     // A string claiming u64::MAX bytes.
     let (e, _) = err(Raw::header(3, 0, 1).str("s").u32(8).u64(u64::MAX));
@@ -440,12 +570,19 @@ fn absurd_counts_fail_before_allocating() {
 fn malformed_values_are_refused() {
     // Unknown value type.
     let (_, s) = err(Raw::header(3, 0, 1).str("k").u32(13).u32(0));
-    assert!(s.contains("'k'") && s.contains("unknown value type 13"), "{s}");
+    assert!(
+        s.contains("'k'") && s.contains("unknown value type 13"),
+        "{s}"
+    );
     // Bool byte other than 0/1.
     let (_, s) = err(Raw::header(3, 0, 1).str("b").u32(7).bytes(&[2]));
     assert!(s.contains("bool"), "{s}");
     // Invalid UTF-8 in a key.
-    let (_, s) = err(Raw::header(3, 0, 1).u64(2).bytes(&[0xff, 0xfe]).u32(4).u32(0));
+    let (_, s) = err(Raw::header(3, 0, 1)
+        .u64(2)
+        .bytes(&[0xff, 0xfe])
+        .u32(4)
+        .u32(0));
     assert!(s.contains("UTF-8"), "{s}");
     // Arrays nested 100 deep.
     let mut r = Raw::header(3, 0, 1).str("deep").u32(9);
@@ -457,18 +594,47 @@ fn malformed_values_are_refused() {
     // Alignment that is not a power of two, or not an integer.
     let (_, s) = err(Raw::header(3, 0, 1).str("general.alignment").u32(4).u32(48));
     assert!(s.contains("power of two"), "{s}");
-    let (_, s) = err(Raw::header(3, 0, 1).str("general.alignment").u32(8).str("32"));
+    let (_, s) = err(Raw::header(3, 0, 1)
+        .str("general.alignment")
+        .u32(8)
+        .str("32"));
     assert!(s.contains("general.alignment"), "{s}");
 }
 
 #[test]
 fn malformed_tensor_infos_are_refused() {
-    let (_, s) = err(Raw::header(3, 1, 0).tensor("five", &[1, 1, 1, 1, 1], 0, 0).data(32));
+    let (_, s) = err(Raw::header(3, 1, 0)
+        .tensor("five", &[1, 1, 1, 1, 1], 0, 0)
+        .data(32));
     assert!(s.contains("'five'") && s.contains("5 dimensions"), "{s}");
     let (_, s) = err(Raw::header(3, 1, 0).tensor("k", &[100], 12, 0).data(256));
-    assert!(s.contains("'k'") && s.contains("not a multiple") && s.contains("Q4_K"), "{s}");
-    let (_, s) = err(Raw::header(3, 1, 0).tensor("big", &[1 << 40, 1 << 40], 0, 0).data(32));
+    assert!(
+        s.contains("'k'") && s.contains("not a multiple") && s.contains("Q4_K"),
+        "{s}"
+    );
+    let (_, s) = err(Raw::header(3, 1, 0)
+        .tensor("big", &[1 << 40, 1 << 40], 0, 0)
+        .data(32));
     assert!(s.contains("'big'") && s.contains("overflow"), "{s}");
+}
+
+/// Found by cargo-fuzz: a row of 2^62 f32 made `GgmlType::row_bytes` overflow (a panic with overflow
+/// checks, a silent wrap to a 0-byte tensor without them).
+#[test]
+fn regression_huge_row_length_overflow_is_an_error_not_a_wrap() {
+    let (_, s) = err(Raw::header(3, 1, 0)
+        .tensor("wrap", &[1 << 62], 0, 0)
+        .data(32));
+    assert!(s.contains("'wrap'") && s.contains("overflow"), "{s}");
+    let (_, s) = err(Raw::header(3, 1, 0)
+        .tensor("wrap_q", &[(1 << 62) + (1 << 61)], 14, 0)
+        .data(32));
+    assert!(s.contains("'wrap_q'"), "{s}");
+    let t = weights::Tensor::from_owned("hand", GgmlType::F32, vec![1 << 62, 1 << 62], vec![]);
+    assert_eq!(
+        (t.row_bytes(), t.row(0), t.n_elements()),
+        (None, None, usize::MAX)
+    );
 }
 
 #[test]
@@ -520,7 +686,11 @@ w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); 
         .arg(&path)
         .output()
         .expect("python3 runs (install Python 3, then pip install gguf numpy)");
-    assert!(out.status.success(), "gguf-py writer failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "gguf-py writer failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let f = GgufFile::open(&path).unwrap();
     assert_eq!(f.version(), 3);
@@ -541,17 +711,36 @@ w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); 
     assert_eq!(m.get_str_array("a.str").unwrap(), ["a", "", "▁b"]);
     assert_eq!(&*m.get_f32_array("a.f32").unwrap(), &[0.5, -2.0]);
     assert_eq!(&*m.get_i32_array("a.int").unwrap(), &[1, -2, 3]);
-    assert_eq!(m.get("a.bool"), Some(&MetaValue::Array(MetaArray::Bool(vec![true, false]))));
+    assert_eq!(
+        m.get("a.bool"),
+        Some(&MetaValue::Array(MetaArray::Bool(vec![true, false])))
+    );
     let nested = m.get_array("a.nested").unwrap();
     assert_eq!(nested.type_name(), "array<array<i32>>");
-    assert_eq!(nested, &MetaArray::Array(vec![MetaArray::I32(vec![1, 2]), MetaArray::I32(vec![3])]));
+    assert_eq!(
+        nested,
+        &MetaArray::Array(vec![MetaArray::I32(vec![1, 2]), MetaArray::I32(vec![3])])
+    );
 
     let t = f.tensor("f32").unwrap();
-    assert_eq!((t.ty, t.shape.clone()), (GgmlType::F32, vec![4, 3]), "numpy (3, 4) is ggml [4, 3]");
-    assert_eq!(t.data(), &f32_bytes(&(0..12).map(|i| i as f32).collect::<Vec<_>>())[..]);
+    assert_eq!(
+        (t.ty, t.shape.clone()),
+        (GgmlType::F32, vec![4, 3]),
+        "numpy (3, 4) is ggml [4, 3]"
+    );
+    assert_eq!(
+        t.data(),
+        &f32_bytes(&(0..12).map(|i| i as f32).collect::<Vec<_>>())[..]
+    );
     let h = f.tensor("f16").unwrap();
-    assert_eq!((h.ty, h.shape.clone(), h.data().len()), (GgmlType::F16, vec![3, 2], 12));
+    assert_eq!(
+        (h.ty, h.shape.clone(), h.data().len()),
+        (GgmlType::F16, vec![3, 2], 12)
+    );
     let q = f.tensor("q8").unwrap();
     assert_eq!((q.ty, q.shape.clone()), (GgmlType::Q8_0, vec![32, 2]));
-    assert_eq!(q.data(), &(0..68u32).map(|i| (i % 251) as u8).collect::<Vec<_>>()[..]);
+    assert_eq!(
+        q.data(),
+        &(0..68u32).map(|i| (i % 251) as u8).collect::<Vec<_>>()[..]
+    );
 }

@@ -21,22 +21,40 @@ fn t(name: &'static str, dtype: Dtype, shape: &[usize]) -> T {
     let vals = (0..n).map(|i| i as f32 * 0.25);
     let data = match dtype {
         Dtype::F32 => vals.flat_map(|x| x.to_le_bytes()).collect(),
-        Dtype::F16 => vals.flat_map(|x| half::f16::from_f32(x).to_le_bytes()).collect(),
-        Dtype::BF16 => vals.flat_map(|x| half::bf16::from_f32(x).to_le_bytes()).collect(),
+        Dtype::F16 => vals
+            .flat_map(|x| half::f16::from_f32(x).to_le_bytes())
+            .collect(),
+        Dtype::BF16 => vals
+            .flat_map(|x| half::bf16::from_f32(x).to_le_bytes())
+            .collect(),
         Dtype::I64 => (0..n as i64).flat_map(|x| x.to_le_bytes()).collect(),
         _ => unreachable!(),
     };
-    T { name, dtype, shape: shape.to_vec(), data }
+    T {
+        name,
+        dtype,
+        shape: shape.to_vec(),
+        data,
+    }
 }
 
 fn write_st(path: &Path, tensors: &[T]) {
-    let views: Vec<(&str, TensorView)> =
-        tensors.iter().map(|t| (t.name, TensorView::new(t.dtype, t.shape.clone(), &t.data).unwrap())).collect();
+    let views: Vec<(&str, TensorView)> = tensors
+        .iter()
+        .map(|t| {
+            (
+                t.name,
+                TensorView::new(t.dtype, t.shape.clone(), &t.data).unwrap(),
+            )
+        })
+        .collect();
     std::fs::write(path, serialize(views, &None).unwrap()).unwrap();
 }
 
 fn f32s(b: &[u8]) -> Vec<f32> {
-    b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 const LLAMA_CONFIG: &str = r#"{
@@ -54,12 +72,36 @@ fn llama_tensors() -> Vec<T> {
     vec![
         t("model.embed_tokens.weight", Dtype::F32, &[10, 8]),
         t("model.layers.0.input_layernorm.weight", Dtype::F32, &[8]),
-        t("model.layers.0.self_attn.q_proj.weight", Dtype::BF16, &[8, 8]),
-        t("model.layers.0.self_attn.k_proj.weight", Dtype::F16, &[4, 8]),
-        t("model.layers.0.self_attn.v_proj.weight", Dtype::F32, &[4, 8]),
-        t("model.layers.0.self_attn.o_proj.weight", Dtype::F32, &[8, 8]),
-        t("model.layers.0.self_attn.rotary_emb.inv_freq", Dtype::F32, &[2]),
-        t("model.layers.0.post_attention_layernorm.weight", Dtype::F32, &[8]),
+        t(
+            "model.layers.0.self_attn.q_proj.weight",
+            Dtype::BF16,
+            &[8, 8],
+        ),
+        t(
+            "model.layers.0.self_attn.k_proj.weight",
+            Dtype::F16,
+            &[4, 8],
+        ),
+        t(
+            "model.layers.0.self_attn.v_proj.weight",
+            Dtype::F32,
+            &[4, 8],
+        ),
+        t(
+            "model.layers.0.self_attn.o_proj.weight",
+            Dtype::F32,
+            &[8, 8],
+        ),
+        t(
+            "model.layers.0.self_attn.rotary_emb.inv_freq",
+            Dtype::F32,
+            &[2],
+        ),
+        t(
+            "model.layers.0.post_attention_layernorm.weight",
+            Dtype::F32,
+            &[8],
+        ),
         t("model.layers.0.mlp.gate_proj.weight", Dtype::BF16, &[16, 8]),
         t("model.layers.0.mlp.up_proj.weight", Dtype::BF16, &[16, 8]),
         t("model.layers.0.mlp.down_proj.weight", Dtype::BF16, &[8, 16]),
@@ -75,9 +117,20 @@ fn numpy_permuted_rows(n_rows: usize, n_head: usize) -> Vec<usize> {
         "import numpy as np; w=np.arange({n_rows}).reshape({n_rows},1); n={n_head}; \
          print(' '.join(map(str, w.reshape(n, 2, w.shape[0]//n//2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)[:,0])))"
     );
-    let out = std::process::Command::new("python3").args(["-c", &code]).output().expect("python3 runs (pip install numpy)");
-    assert!(out.status.success(), "numpy failed: {}; pip install numpy", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().split_whitespace().map(|s| s.parse().unwrap()).collect()
+    let out = std::process::Command::new("python3")
+        .args(["-c", &code])
+        .output()
+        .expect("python3 runs (pip install numpy)");
+    assert!(
+        out.status.success(),
+        "numpy failed: {}; pip install numpy",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|s| s.parse().unwrap())
+        .collect()
 }
 
 #[test]
@@ -91,45 +144,83 @@ fn llama_folder_serves_gguf_names_and_shapes() {
     let c = &m.config;
     assert_eq!(c.model_type, "llama");
     assert_eq!(c.gguf_arch(), Some("llama"));
-    assert_eq!((c.hidden_size, c.num_key_value_heads, c.head_dim()), (Some(8), Some(1), Some(4)));
+    assert_eq!(
+        (c.hidden_size, c.num_key_value_heads, c.head_dim()),
+        (Some(8), Some(1), Some(4))
+    );
     assert_eq!(c.rope_theta, Some(500000.0));
     let rs = c.rope_scaling.as_ref().unwrap();
-    assert_eq!((rs.rope_type.as_deref(), rs.factor, rs.original_max_position_embeddings), (Some("llama3"), Some(8.0), Some(8192)));
+    assert_eq!(
+        (
+            rs.rope_type.as_deref(),
+            rs.factor,
+            rs.original_max_position_embeddings
+        ),
+        (Some("llama3"), Some(8.0), Some(8192))
+    );
     assert_eq!(c.eos_ids(), vec![1, 2]);
     assert_eq!(c.sliding_window, None);
     assert_eq!(c.extra["some_new_field"]["x"], 1);
 
     let names: Vec<&str> = m.tensor_names().collect();
-    for n in ["token_embd.weight", "blk.0.attn_q.weight", "blk.0.ffn_norm.weight", "output_norm.weight", "output.weight"] {
+    for n in [
+        "token_embd.weight",
+        "blk.0.attn_q.weight",
+        "blk.0.ffn_norm.weight",
+        "output_norm.weight",
+        "output.weight",
+    ] {
         assert!(names.contains(&n), "{n} missing from {names:?}");
     }
-    assert!(names.contains(&"model.layers.0.self_attn.rotary_emb.inv_freq"), "unmapped names are kept as they are");
-    assert_eq!(m.hf_name("blk.0.ffn_norm.weight"), Some("model.layers.0.post_attention_layernorm.weight"));
+    assert!(
+        names.contains(&"model.layers.0.self_attn.rotary_emb.inv_freq"),
+        "unmapped names are kept as they are"
+    );
+    assert_eq!(
+        m.hf_name("blk.0.ffn_norm.weight"),
+        Some("model.layers.0.post_attention_layernorm.weight")
+    );
 
     // Zero-copy, dims reversed: HF [vocab, hidden] -> ggml [hidden, vocab].
     let emb = m.tensor("token_embd.weight").unwrap();
-    assert_eq!((emb.ty, emb.shape.clone(), emb.cols(), emb.rows()), (GgmlType::F32, vec![8, 10], 8, 10));
+    assert_eq!(
+        (emb.ty, emb.shape.clone(), emb.cols(), emb.rows()),
+        (GgmlType::F32, vec![8, 10], 8, 10)
+    );
     assert_eq!(emb.data(), &tensors[0].data[..]);
     assert_eq!(f32s(emb.row(1).unwrap())[0], 8.0 * 0.25);
     let down = m.tensor("blk.0.ffn_down.weight").unwrap();
     assert_eq!((down.ty, down.shape.clone()), (GgmlType::BF16, vec![16, 8]));
 
     // q/k rows are permuted exactly as the converter does (k with the KV head count).
-    for (name, idx, rows, heads) in [("blk.0.attn_q.weight", 2, 8, 2), ("blk.0.attn_k.weight", 3, 4, 1)] {
+    for (name, idx, rows, heads) in [
+        ("blk.0.attn_q.weight", 2, 8, 2),
+        ("blk.0.attn_k.weight", 3, 4, 1),
+    ] {
         let got = m.tensor(name).unwrap();
         assert_eq!(got.shape, vec![8, rows]);
         let row_bytes = 8 * 2;
         let src = &tensors[idx].data;
         for (dst, s) in numpy_permuted_rows(rows, heads).into_iter().enumerate() {
-            assert_eq!(got.row(dst).unwrap(), &src[s * row_bytes..(s + 1) * row_bytes], "{name} row {dst}");
+            assert_eq!(
+                got.row(dst).unwrap(),
+                &src[s * row_bytes..(s + 1) * row_bytes],
+                "{name} row {dst}"
+            );
         }
     }
     // v is untouched.
-    assert_eq!(m.tensor("blk.0.attn_v.weight").unwrap().data(), &tensors[4].data[..]);
+    assert_eq!(
+        m.tensor("blk.0.attn_v.weight").unwrap().data(),
+        &tensors[4].data[..]
+    );
 
     let e = m.tensor("step_counter").unwrap_err();
     assert!(matches!(e, WeightsError::UnsupportedDtype { .. }), "{e:?}");
-    assert!(e.to_string().contains("'step_counter'") && e.to_string().contains("I64"), "{e}");
+    assert!(
+        e.to_string().contains("'step_counter'") && e.to_string().contains("I64"),
+        "{e}"
+    );
     let e = m.tensor("blk.1.attn_q.weight").unwrap_err().to_string();
     assert!(e.contains("'blk.1.attn_q.weight'"), "{e}");
 }
@@ -151,35 +242,82 @@ fn sharded_gemma3_folder_matches_converter_semantics() {
     std::fs::write(dir.path().join("config.json"), GEMMA3_CONFIG).unwrap();
     let p = "model.language_model.";
     let shard1 = vec![
-        t("model.language_model.embed_tokens.weight", Dtype::BF16, &[6, 4]),
-        t("model.language_model.layers.0.input_layernorm.weight", Dtype::BF16, &[4]),
-        t("model.language_model.layers.0.self_attn.q_proj.weight", Dtype::BF16, &[4, 4]),
-        t("model.language_model.layers.0.self_attn.q_norm.weight", Dtype::BF16, &[2]),
-        t("model.language_model.layers.0.post_attention_layernorm.weight", Dtype::BF16, &[4]),
+        t(
+            "model.language_model.embed_tokens.weight",
+            Dtype::BF16,
+            &[6, 4],
+        ),
+        t(
+            "model.language_model.layers.0.input_layernorm.weight",
+            Dtype::BF16,
+            &[4],
+        ),
+        t(
+            "model.language_model.layers.0.self_attn.q_proj.weight",
+            Dtype::BF16,
+            &[4, 4],
+        ),
+        t(
+            "model.language_model.layers.0.self_attn.q_norm.weight",
+            Dtype::BF16,
+            &[2],
+        ),
+        t(
+            "model.language_model.layers.0.post_attention_layernorm.weight",
+            Dtype::BF16,
+            &[4],
+        ),
     ];
     let shard2 = vec![
-        t("model.language_model.layers.0.pre_feedforward_layernorm.weight", Dtype::F16, &[4]),
-        t("model.language_model.layers.0.post_feedforward_layernorm.weight", Dtype::F32, &[4]),
+        t(
+            "model.language_model.layers.0.pre_feedforward_layernorm.weight",
+            Dtype::F16,
+            &[4],
+        ),
+        t(
+            "model.language_model.layers.0.post_feedforward_layernorm.weight",
+            Dtype::F32,
+            &[4],
+        ),
         t("model.language_model.norm.weight", Dtype::BF16, &[4]),
     ];
-    write_st(&dir.path().join("model-00001-of-00002.safetensors"), &shard1);
-    write_st(&dir.path().join("model-00002-of-00002.safetensors"), &shard2);
+    write_st(
+        &dir.path().join("model-00001-of-00002.safetensors"),
+        &shard1,
+    );
+    write_st(
+        &dir.path().join("model-00002-of-00002.safetensors"),
+        &shard2,
+    );
     let mut weight_map = serde_json::Map::new();
-    for (ts, f) in [(&shard1, "model-00001-of-00002.safetensors"), (&shard2, "model-00002-of-00002.safetensors")] {
+    for (ts, f) in [
+        (&shard1, "model-00001-of-00002.safetensors"),
+        (&shard2, "model-00002-of-00002.safetensors"),
+    ] {
         for t in ts.iter() {
             weight_map.insert(t.name.to_string(), f.into());
         }
     }
     let index = serde_json::json!({"metadata": {"total_size": 0}, "weight_map": weight_map});
-    std::fs::write(dir.path().join("model.safetensors.index.json"), index.to_string()).unwrap();
+    std::fs::write(
+        dir.path().join("model.safetensors.index.json"),
+        index.to_string(),
+    )
+    .unwrap();
 
     let m = HfModel::open(dir.path()).unwrap();
     let c = &m.config;
     // text_config wins, outer fields fill the gaps.
     assert_eq!(c.model_type, "gemma3_text");
     assert_eq!(c.architectures, ["Gemma3ForConditionalGeneration"]);
-    assert_eq!((c.hidden_size, c.head_dim(), c.sliding_window), (Some(4), Some(2), Some(512)));
-    assert_eq!((c.query_pre_attn_scalar, c.rope_local_base_freq), (Some(256.0), Some(10000.0)));
+    assert_eq!(
+        (c.hidden_size, c.head_dim(), c.sliding_window),
+        (Some(4), Some(2), Some(512))
+    );
+    assert_eq!(
+        (c.query_pre_attn_scalar, c.rope_local_base_freq),
+        (Some(256.0), Some(10000.0))
+    );
     assert_eq!(c.eos_ids(), vec![1, 106]);
     assert_eq!(c.tie_word_embeddings, Some(true));
     assert_eq!(c.gguf_arch(), Some("gemma3"));
@@ -189,19 +327,36 @@ fn sharded_gemma3_folder_matches_converter_semantics() {
     assert_eq!(
         names,
         [
-            "blk.0.attn_norm.weight", "blk.0.attn_q.weight", "blk.0.attn_q_norm.weight", "blk.0.ffn_norm.weight",
-            "blk.0.post_attention_norm.weight", "blk.0.post_ffw_norm.weight", "output_norm.weight", "token_embd.weight",
+            "blk.0.attn_norm.weight",
+            "blk.0.attn_q.weight",
+            "blk.0.attn_q_norm.weight",
+            "blk.0.ffn_norm.weight",
+            "blk.0.post_attention_norm.weight",
+            "blk.0.post_ffw_norm.weight",
+            "output_norm.weight",
+            "token_embd.weight",
         ]
     );
-    assert_eq!(m.hf_name("blk.0.ffn_norm.weight"), Some(&*format!("{p}layers.0.pre_feedforward_layernorm.weight")));
+    assert_eq!(
+        m.hf_name("blk.0.ffn_norm.weight"),
+        Some(&*format!("{p}layers.0.pre_feedforward_layernorm.weight"))
+    );
 
     // Every norm (F16, BF16 or F32 on disk) comes out as F32 with +1, like the GGUF.
-    for n in ["blk.0.attn_norm.weight", "blk.0.ffn_norm.weight", "blk.0.post_ffw_norm.weight", "output_norm.weight"] {
+    for n in [
+        "blk.0.attn_norm.weight",
+        "blk.0.ffn_norm.weight",
+        "blk.0.post_ffw_norm.weight",
+        "output_norm.weight",
+    ] {
         let t = m.tensor(n).unwrap();
         assert_eq!((t.ty, t.shape.clone()), (GgmlType::F32, vec![4]), "{n}");
         assert_eq!(f32s(t.data()), vec![1.0, 1.25, 1.5, 1.75], "{n}");
     }
-    assert_eq!(f32s(m.tensor("blk.0.attn_q_norm.weight").unwrap().data()), vec![1.0, 1.25]);
+    assert_eq!(
+        f32s(m.tensor("blk.0.attn_q_norm.weight").unwrap().data()),
+        vec![1.0, 1.25]
+    );
     // Projections are served as stored (Gemma uses NEOX RoPE: no permutation).
     let q = m.tensor("blk.0.attn_q.weight").unwrap();
     assert_eq!((q.ty, q.data()), (GgmlType::BF16, &shard1[2].data[..]));
@@ -210,10 +365,21 @@ fn sharded_gemma3_folder_matches_converter_semantics() {
 
     // An index that promises a tensor the shard lacks.
     let mut broken = index.clone();
-    broken["weight_map"]["model.language_model.layers.9.mlp.up_proj.weight"] = "model-00002-of-00002.safetensors".into();
-    std::fs::write(dir.path().join("model.safetensors.index.json"), broken.to_string()).unwrap();
-    let e = HfModel::open(dir.path()).err().expect("a broken index must be refused").to_string();
-    assert!(e.contains("layers.9.mlp.up_proj.weight") && e.contains("missing"), "{e}");
+    broken["weight_map"]["model.language_model.layers.9.mlp.up_proj.weight"] =
+        "model-00002-of-00002.safetensors".into();
+    std::fs::write(
+        dir.path().join("model.safetensors.index.json"),
+        broken.to_string(),
+    )
+    .unwrap();
+    let e = HfModel::open(dir.path())
+        .err()
+        .expect("a broken index must be refused")
+        .to_string();
+    assert!(
+        e.contains("layers.9.mlp.up_proj.weight") && e.contains("missing"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -227,39 +393,65 @@ fn folder_errors_say_what_is_missing() {
     assert!(matches!(e, WeightsError::NoWeights { .. }), "{e:?}");
     assert!(e.to_string().contains("safetensors"), "{e}");
 
-    std::fs::write(dir.path().join("model.safetensors"), b"\x08\0\0\0\0\0\0\0{broken}").unwrap();
+    std::fs::write(
+        dir.path().join("model.safetensors"),
+        b"\x08\0\0\0\0\0\0\0{broken}",
+    )
+    .unwrap();
     let e = HfModel::open(dir.path()).err().unwrap();
     assert!(matches!(e, WeightsError::Safetensors { .. }), "{e:?}");
     assert!(e.to_string().contains("model.safetensors"), "{e}");
 
     std::fs::write(dir.path().join("config.json"), "[1, 2]").unwrap();
     let e = HfModel::open(dir.path()).err().unwrap().to_string();
-    assert!(e.contains("config.json") && e.contains("not a JSON object"), "{e}");
+    assert!(
+        e.contains("config.json") && e.contains("not a JSON object"),
+        "{e}"
+    );
 }
 
 #[test]
 fn overlapping_shards_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("config.json"), LLAMA_CONFIG).unwrap();
-    write_st(&dir.path().join("a.safetensors"), &[t("model.norm.weight", Dtype::F32, &[8])]);
-    write_st(&dir.path().join("b.safetensors"), &[t("model.norm.weight", Dtype::F32, &[8])]);
+    write_st(
+        &dir.path().join("a.safetensors"),
+        &[t("model.norm.weight", Dtype::F32, &[8])],
+    );
+    write_st(
+        &dir.path().join("b.safetensors"),
+        &[t("model.norm.weight", Dtype::F32, &[8])],
+    );
     let e = HfModel::open(dir.path()).err().unwrap().to_string();
-    assert!(e.contains("model.norm.weight") && e.contains("overlap"), "{e}");
+    assert!(
+        e.contains("model.norm.weight") && e.contains("overlap"),
+        "{e}"
+    );
 }
 
 #[test]
 fn single_safetensors_file_reverses_dims_and_borrows() {
     let bytes = {
         let tensors = [t("w", Dtype::F16, &[3, 2, 4]), t("s", Dtype::F32, &[])];
-        let views: Vec<(&str, TensorView)> =
-            tensors.iter().map(|t| (t.name, TensorView::new(t.dtype, t.shape.clone(), &t.data).unwrap())).collect();
+        let views: Vec<(&str, TensorView)> = tensors
+            .iter()
+            .map(|t| {
+                (
+                    t.name,
+                    TensorView::new(t.dtype, t.shape.clone(), &t.data).unwrap(),
+                )
+            })
+            .collect();
         serialize(views, &None::<HashMap<String, String>>).unwrap()
     };
     let f = SafetensorsFile::from_bytes(bytes).unwrap();
     assert_eq!(f.names(), ["s", "w"]);
     assert_eq!(f.hf_shape("w"), Some(&[3, 2, 4][..]));
     let w = f.tensor("w").unwrap();
-    assert_eq!((w.ty, w.shape.clone(), w.cols(), w.rows()), (GgmlType::F16, vec![4, 2, 3], 4, 6));
+    assert_eq!(
+        (w.ty, w.shape.clone(), w.cols(), w.rows()),
+        (GgmlType::F16, vec![4, 2, 3], 4, 6)
+    );
     assert_eq!(w.data().len(), 24 * 2);
     let s = f.tensor("s").unwrap();
     assert_eq!((s.shape.clone(), s.data().len()), (vec![1], 4));
@@ -270,8 +462,16 @@ fn single_safetensors_file_reverses_dims_and_borrows() {
 fn config_parses_common_variants() {
     let c = HfConfig::from_json_str(r#"{"model_type": "qwen2", "eos_token_id": 151643, "rope_scaling": {"type": "linear", "factor": 2}}"#).unwrap();
     assert_eq!(c.eos_ids(), vec![151643]);
-    assert_eq!(c.rope_scaling.as_ref().unwrap().rope_type.as_deref(), Some("linear"));
+    assert_eq!(
+        c.rope_scaling.as_ref().unwrap().rope_type.as_deref(),
+        Some("linear")
+    );
     assert_eq!(c.gguf_arch(), Some("qwen2"));
     assert!(HfConfig::from_json_str(r#"{"hidden_size": "big"}"#).is_err());
-    assert_eq!(HfConfig::from_json_str(r#"{"model_type": "bert"}"#).unwrap().gguf_arch(), None);
+    assert_eq!(
+        HfConfig::from_json_str(r#"{"model_type": "bert"}"#)
+            .unwrap()
+            .gguf_arch(),
+        None
+    );
 }

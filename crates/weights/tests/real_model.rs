@@ -16,9 +16,15 @@ fn header_matches_reference() {
     let f = open();
     let reference = common::reference_metadata();
     assert_eq!(f.version(), 3);
-    assert_eq!(f.file_size(), reference["provenance"]["model_bytes"].as_u64().unwrap());
+    assert_eq!(
+        f.file_size(),
+        reference["provenance"]["model_bytes"].as_u64().unwrap()
+    );
     assert_eq!(f.tensor_infos().len(), 236);
-    assert_eq!(f.tensor_infos().len() as u64, reference["n_tensors"].as_u64().unwrap());
+    assert_eq!(
+        f.tensor_infos().len() as u64,
+        reference["n_tensors"].as_u64().unwrap()
+    );
     assert_eq!(f.alignment(), 32);
 
     let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
@@ -27,19 +33,41 @@ fn header_matches_reference() {
         *counts.entry(t.ty.name()).or_default() += 1;
         *sizes.entry(t.ty.name()).or_default() += t.n_bytes as u64;
     }
-    let expected: BTreeMap<&str, u64> = [("Q5_0", 81), ("Q4_K", 27), ("Q6_K", 9), ("Q8_0", 10), ("F32", 109)].into();
+    let expected: BTreeMap<&str, u64> = [
+        ("Q5_0", 81),
+        ("Q4_K", 27),
+        ("Q6_K", 9),
+        ("Q8_0", 10),
+        ("F32", 109),
+    ]
+    .into();
     assert_eq!(counts, expected);
     for (ty, n) in reference["tensor_type_counts"].as_object().unwrap() {
         assert_eq!(counts[ty.as_str()], n.as_u64().unwrap(), "count of {ty}");
-        assert_eq!(sizes[ty.as_str()], reference["tensor_type_bytes"][ty].as_u64().unwrap(), "bytes of {ty}");
+        assert_eq!(
+            sizes[ty.as_str()],
+            reference["tensor_type_bytes"][ty].as_u64().unwrap(),
+            "bytes of {ty}"
+        );
     }
     for t in reference["tensors_nonblock_and_blk0"].as_array().unwrap() {
         let name = t["name"].as_str().unwrap();
-        let info = f.tensor_info(name).unwrap_or_else(|| panic!("{name} missing"));
+        let info = f
+            .tensor_info(name)
+            .unwrap_or_else(|| panic!("{name} missing"));
         assert_eq!(info.ty.name(), t["type"].as_str().unwrap(), "{name}");
-        let shape: Vec<usize> = t["shape_ggml"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+        let shape: Vec<usize> = t["shape_ggml"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap() as usize)
+            .collect();
         assert_eq!(info.shape, shape, "{name}");
-        assert_eq!(info.n_bytes as u64, t["n_bytes"].as_u64().unwrap(), "{name}");
+        assert_eq!(
+            info.n_bytes as u64,
+            t["n_bytes"].as_u64().unwrap(),
+            "{name}"
+        );
     }
 }
 
@@ -50,8 +78,14 @@ fn metadata_matches_reference() {
     let kv = &common::reference_metadata()["gguf_kv"];
     let arch = m.get_str(&MetaKey::GeneralArchitecture.key("")).unwrap();
     assert_eq!(arch, "gemma3");
-    assert_eq!(m.get_str(&MetaKey::GeneralName.key(arch)).unwrap(), kv["general.name"]);
-    assert_eq!(m.get_str(&MetaKey::GeneralLicense.key(arch)).unwrap(), "gemma");
+    assert_eq!(
+        m.get_str(&MetaKey::GeneralName.key(arch)).unwrap(),
+        kv["general.name"]
+    );
+    assert_eq!(
+        m.get_str(&MetaKey::GeneralLicense.key(arch)).unwrap(),
+        "gemma"
+    );
     assert_eq!(m.get_u32(&MetaKey::GeneralFileType.key(arch)).unwrap(), 15);
     for (key, name) in [
         (MetaKey::ContextLength, "gemma3.context_length"),
@@ -59,36 +93,83 @@ fn metadata_matches_reference() {
         (MetaKey::BlockCount, "gemma3.block_count"),
         (MetaKey::FeedForwardLength, "gemma3.feed_forward_length"),
         (MetaKey::AttentionHeadCount, "gemma3.attention.head_count"),
-        (MetaKey::AttentionHeadCountKv, "gemma3.attention.head_count_kv"),
+        (
+            MetaKey::AttentionHeadCountKv,
+            "gemma3.attention.head_count_kv",
+        ),
         (MetaKey::AttentionKeyLength, "gemma3.attention.key_length"),
-        (MetaKey::AttentionValueLength, "gemma3.attention.value_length"),
-        (MetaKey::AttentionSlidingWindow, "gemma3.attention.sliding_window"),
+        (
+            MetaKey::AttentionValueLength,
+            "gemma3.attention.value_length",
+        ),
+        (
+            MetaKey::AttentionSlidingWindow,
+            "gemma3.attention.sliding_window",
+        ),
     ] {
         assert_eq!(key.key(arch), name);
-        assert_eq!(m.get_u64(&key.key(arch)).unwrap(), kv[name].as_u64().unwrap(), "{name}");
+        assert_eq!(
+            m.get_u64(&key.key(arch)).unwrap(),
+            kv[name].as_u64().unwrap(),
+            "{name}"
+        );
     }
     assert_eq!(m.get_u32(&MetaKey::BlockCount.key(arch)).unwrap(), 18);
-    let eps = m.get_f32(&MetaKey::AttentionLayerNormRmsEpsilon.key(arch)).unwrap();
-    assert_eq!(eps as f64, kv["gemma3.attention.layer_norm_rms_epsilon"].as_f64().unwrap());
+    let eps = m
+        .get_f32(&MetaKey::AttentionLayerNormRmsEpsilon.key(arch))
+        .unwrap();
+    assert_eq!(
+        eps as f64,
+        kv["gemma3.attention.layer_norm_rms_epsilon"]
+            .as_f64()
+            .unwrap()
+    );
     assert_eq!(m.get_f32(&MetaKey::RopeFreqBase.key(arch)).unwrap(), 1e6);
-    assert_eq!(m.get_str(&MetaKey::TokenizerModel.key(arch)).unwrap(), "llama");
+    assert_eq!(
+        m.get_str(&MetaKey::TokenizerModel.key(arch)).unwrap(),
+        "llama"
+    );
     assert_eq!(m.get_u32(&MetaKey::TokenizerBosId.key(arch)).unwrap(), 2);
     assert_eq!(m.get_u32(&MetaKey::TokenizerEosId.key(arch)).unwrap(), 1);
-    assert_eq!(m.get_u32(&MetaKey::TokenizerPaddingId.key(arch)).unwrap(), 0);
+    assert_eq!(
+        m.get_u32(&MetaKey::TokenizerPaddingId.key(arch)).unwrap(),
+        0
+    );
     assert!(m.get_bool(&MetaKey::TokenizerAddBos.key(arch)).unwrap());
-    assert!(!m.get_bool(&MetaKey::TokenizerAddSpacePrefix.key(arch)).unwrap());
+    assert!(!m
+        .get_bool(&MetaKey::TokenizerAddSpacePrefix.key(arch))
+        .unwrap());
     assert_eq!(m.opt_f32(&MetaKey::RopeScalingFactor.key(arch)), None);
 
-    let tokens = m.get_str_array(&MetaKey::TokenizerTokens.key(arch)).unwrap();
+    let tokens = m
+        .get_str_array(&MetaKey::TokenizerTokens.key(arch))
+        .unwrap();
     assert_eq!(tokens.len(), 262144);
-    let first: Vec<&str> = kv["tokenizer.ggml.tokens"]["first"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    let first: Vec<&str> = kv["tokenizer.ggml.tokens"]["first"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
     assert_eq!(&tokens[..first.len()], &first[..]);
-    let scores = m.get_f32_array(&MetaKey::TokenizerScores.key(arch)).unwrap();
+    let scores = m
+        .get_f32_array(&MetaKey::TokenizerScores.key(arch))
+        .unwrap();
     assert_eq!(scores.len(), 262144);
-    assert!(matches!(scores, std::borrow::Cow::Borrowed(_)), "f32 scores are borrowed, not copied");
+    assert!(
+        matches!(scores, std::borrow::Cow::Borrowed(_)),
+        "f32 scores are borrowed, not copied"
+    );
     assert_eq!(scores[0], -1000.0);
-    let types = m.get_i32_array(&MetaKey::TokenizerTokenType.key(arch)).unwrap();
-    let first_types: Vec<i32> = kv["tokenizer.ggml.token_type"]["first"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap() as i32).collect();
+    let types = m
+        .get_i32_array(&MetaKey::TokenizerTokenType.key(arch))
+        .unwrap();
+    let first_types: Vec<i32> = kv["tokenizer.ggml.token_type"]["first"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap() as i32)
+        .collect();
     assert_eq!(&types[..first_types.len()], &first_types[..]);
     let tags = m.get_str_array("general.tags").unwrap();
     assert_eq!(tags, ["gemma3", "gemma", "google", "text-generation"]);
@@ -97,12 +178,25 @@ fn metadata_matches_reference() {
 #[test]
 fn typed_names_find_every_gemma3_tensor() {
     let f = open();
-    let mut expected = vec![tn(TensorName::TokenEmbd, None), tn(TensorName::OutputNorm, None)];
+    let mut expected = vec![
+        tn(TensorName::TokenEmbd, None),
+        tn(TensorName::OutputNorm, None),
+    ];
     for il in 0..18 {
         for name in [
-            TensorName::AttnNorm, TensorName::AttnQ, TensorName::AttnK, TensorName::AttnV, TensorName::AttnOutput,
-            TensorName::AttnQNorm, TensorName::AttnKNorm, TensorName::AttnPostNorm, TensorName::FfnNorm,
-            TensorName::FfnGate, TensorName::FfnUp, TensorName::FfnDown, TensorName::FfnPostNorm,
+            TensorName::AttnNorm,
+            TensorName::AttnQ,
+            TensorName::AttnK,
+            TensorName::AttnV,
+            TensorName::AttnOutput,
+            TensorName::AttnQNorm,
+            TensorName::AttnKNorm,
+            TensorName::AttnPostNorm,
+            TensorName::FfnNorm,
+            TensorName::FfnGate,
+            TensorName::FfnUp,
+            TensorName::FfnDown,
+            TensorName::FfnPostNorm,
         ] {
             expected.push(tn(name, Some(il)));
         }
@@ -111,12 +205,21 @@ fn typed_names_find_every_gemma3_tensor() {
     actual.sort();
     expected.sort();
     assert_eq!(actual, expected);
-    assert!(!f.contains_tensor(&tn(TensorName::Output, None)), "gemma3 ties output to token_embd");
-    let e = f.tensor(&tn(TensorName::Output, None)).unwrap_err().to_string();
+    assert!(
+        !f.contains_tensor(&tn(TensorName::Output, None)),
+        "gemma3 ties output to token_embd"
+    );
+    let e = f
+        .tensor(&tn(TensorName::Output, None))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("'output.weight'"), "{e}");
 
     let emb = f.tensor(&tn(TensorName::TokenEmbd, None)).unwrap();
-    assert_eq!((emb.ty, emb.cols(), emb.rows()), (GgmlType::Q8_0, 640, 262144));
+    assert_eq!(
+        (emb.ty, emb.cols(), emb.rows()),
+        (GgmlType::Q8_0, 640, 262144)
+    );
     assert_eq!(emb.row(262143).unwrap().len(), 680);
 }
 
@@ -137,7 +240,10 @@ fn dequantized_rows_match_python_gguf_bit_for_bit() {
             picked.insert(info.ty.name(), info);
         }
     }
-    assert_eq!(picked.keys().copied().collect::<Vec<_>>(), ["F32", "Q4_K", "Q5_0", "Q6_K", "Q8_0"]);
+    assert_eq!(
+        picked.keys().copied().collect::<Vec<_>>(),
+        ["F32", "Q4_K", "Q5_0", "Q6_K", "Q8_0"]
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let max_rows = 4usize.to_string();
@@ -151,7 +257,10 @@ fn dequantized_rows_match_python_gguf_bit_for_bit() {
         let t = f.tensor(&info.name).unwrap();
         let n_rows = t.rows().min(4);
         let (ty, cols, rows) = (ty.to_string(), t.cols().to_string(), n_rows.to_string());
-        assert_eq!(line.split_whitespace().collect::<Vec<_>>(), [info.name.as_str(), &ty, &cols, &rows]);
+        assert_eq!(
+            line.split_whitespace().collect::<Vec<_>>(),
+            [info.name.as_str(), &ty, &cols, &rows]
+        );
         let out = dir.path().join(format!("{}.f32", info.name));
         let expected: Vec<u32> = std::fs::read(&out)
             .unwrap()
@@ -178,6 +287,10 @@ fn dequantized_rows_match_python_gguf_bit_for_bit() {
             }
         }
         // And the rows are not trivially zero (which would hide a wrong offset).
-        assert!(got.iter().any(|&x| x != 0.0), "{}: last row is all zeros", info.name);
+        assert!(
+            got.iter().any(|&x| x != 0.0),
+            "{}: last row is all zeros",
+            info.name
+        );
     }
 }

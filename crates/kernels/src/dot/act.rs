@@ -11,7 +11,7 @@ use crate::types::{GgmlType, QK_K};
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[repr(C, align(8))]
 pub struct BlockQ8 {
-    /// value = d * qs[i]
+    /// `value = d * qs[i]`
     pub d: f32,
     /// d * sum(qs): the block sum, needed by weight types with a min (Q4_1, Q5_1).
     pub s: f32,
@@ -22,7 +22,7 @@ pub struct BlockQ8 {
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[repr(C, align(8))]
 pub struct BlockQ8K {
-    /// value = d * qs[i]
+    /// `value = d * qs[i]`
     pub d: f32,
     pub qs: [i8; QK_K],
     /// sum of qs[16 * j .. 16 * j + 16]: turns the K-quants' mins and offsets into one multiply-add.

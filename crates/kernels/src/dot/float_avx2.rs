@@ -1,5 +1,8 @@
 //! AVX2 tiles for float weights (F32, F16 via F16C, BF16) against f32 activations.
 
+// Register tiles are indexed by (row, column) on purpose: the loops mirror the tile shape.
+#![allow(clippy::needless_range_loop)]
+
 use std::arch::x86_64::*;
 
 use super::decode::{bf16_to_f32, f16_to_f32};

@@ -5,6 +5,9 @@
 //! scale (`madd`), and accumulate in i32. Mins (Q4_K/Q5_K) and the -32 offset (Q6_K) never touch the
 //! inner loop: they are one `madd` of the scales against the activations' per-16 sums.
 
+// Register tiles are indexed by (row, column) on purpose: the loops mirror the tile shape.
+#![allow(clippy::needless_range_loop)]
+
 use std::arch::x86_64::*;
 
 use super::act::BlockQ8K;

@@ -5,6 +5,9 @@
 //! `m * sum(a)` per block, with m the block min (Q4_1/Q5_1) or -offset * d (Q4_0/Q5_0);
 //! Q5_0/Q5_1 fifth bits are spread from 32 bits to 32 bytes with one shuffle + compare.
 
+// Register tiles are indexed by (row, column) on purpose: the loops mirror the tile shape.
+#![allow(clippy::needless_range_loop)]
+
 use std::arch::x86_64::*;
 
 use super::act::BlockQ8;

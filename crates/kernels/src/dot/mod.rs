@@ -104,6 +104,7 @@ pub fn vec_dot(level: CpuLevel, ty: GgmlType, w_row: &[u8], act: ActRow<'_>) -> 
         n: act.units(),
         out: &mut out,
         out_stride: 1,
+        sums: std::ptr::null(),
     };
     // SAFETY: the row and activation lengths were checked against `n` above; the tile is 1 x 1 and
     // `tile_fn` only returns SIMD kernels the CPU supports.
@@ -125,6 +126,16 @@ pub(crate) fn tile_fn(level: CpuLevel, ty: GgmlType, nr: usize, nc: usize) -> Op
     }
     let _ = level;
     scalar_tile_fn(ty, nr, nc)
+}
+
+/// Preferred (NR, 1) for single-row products (decode), measured with `benches/matmul.rs`: four rows at
+/// a time help the compute-bound unsigned 32-block types (+5%); the memory-bound Q8_0 output head and
+/// the K-quants are fastest one row at a time (Q8_0 loses half its bandwidth with NR = 2).
+pub(crate) fn gemv_tile(level: CpuLevel, ty: GgmlType) -> (usize, usize) {
+    match ty {
+        GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q5_0 | GgmlType::Q5_1 if level.clamp_supported().has_avx2() => (4, 1),
+        _ => (1, 1),
+    }
 }
 
 /// Preferred (NR, NC) for batched products of `ty` at `level` (measured with `benches/matmul.rs`).

@@ -14,6 +14,7 @@ pub(crate) const PANEL_MIN_M: usize = 8;
 pub(crate) struct PanelPlan {
     #[cfg(target_arch = "x86_64")]
     kind: super::panel_avx2::PanelKind,
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     ty: GgmlType,
     /// Panel bytes per weight row.
     pub row_bytes: usize,
@@ -29,19 +30,30 @@ impl PanelPlan {
         }
         #[cfg(target_arch = "x86_64")]
         {
-            use super::panel_avx2::{panel_kind, KBlock, LegacyBlock, PanelKind};
+            use super::panel_avx2::{legacy_row_bytes, panel_kind, KBlock, PanelKind};
             let kind = panel_kind(ty)?;
-            let (block, nr, nc) = match kind {
-                PanelKind::K => (std::mem::size_of::<KBlock>(), 2, 2),
-                _ => (std::mem::size_of::<LegacyBlock>(), 2, 4),
+            let (row_bytes, nr, nc) = match kind {
+                PanelKind::K => (units * std::mem::size_of::<KBlock>(), 1, 4),
+                _ => (legacy_row_bytes(units), 3, 4),
             };
-            let (nr, nc) = tune_override().unwrap_or((nr, nc));
-            Some(PanelPlan { kind, ty, row_bytes: units * block, nr, nc })
+            Some(PanelPlan { kind, ty, row_bytes, nr, nc })
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
             let _ = (ty, units);
             None
+        }
+    }
+
+    /// Whether the tiles read the activation block sums (`Tile::sums`).
+    pub(crate) fn needs_sums(&self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            self.kind == super::panel_avx2::PanelKind::LegacyMin
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
         }
     }
 
@@ -73,10 +85,11 @@ impl PanelPlan {
     ) -> R {
         #[cfg(target_arch = "x86_64")]
         {
-            use super::panel_avx2::{decode_k_row, decode_legacy_row, KBlock, LegacyBlock, PanelKind};
+            use super::panel_avx2::{decode_k_row, decode_legacy_row, KBlock, PanelKind};
             use std::cell::RefCell;
             thread_local! {
-                static LEGACY: RefCell<Vec<LegacyBlock>> = const { RefCell::new(Vec::new()) };
+                // u64 words: 8-aligned, as the f32 arrays inside legacy panel rows need.
+                static LEGACY: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
                 static K: RefCell<Vec<KBlock>> = const { RefCell::new(Vec::new()) };
             }
             let n = n_rows * units;
@@ -103,13 +116,15 @@ impl PanelPlan {
                         Ok(b) => b,
                         Err(_) => &mut fresh,
                     };
-                    if buf.len() < n {
-                        buf.resize(n, LegacyBlock::ZERO);
+                    let words = n_rows * self.row_bytes / 8;
+                    if buf.len() < words {
+                        buf.resize(words, 0);
                     }
+                    let base = buf.as_mut_ptr() as *mut u8;
                     for r in 0..n_rows {
-                        decode_legacy_row(self.ty, src.add(r * src_row_bytes), &mut buf[r * units..(r + 1) * units]);
+                        decode_legacy_row(self.ty, src.add(r * src_row_bytes), units, base.add(r * self.row_bytes));
                     }
-                    f(buf.as_ptr() as *const u8)
+                    f(base as *const u8)
                 }),
             }
         }
@@ -121,9 +136,3 @@ impl PanelPlan {
     }
 }
 
-// TEMP tuning hook
-fn tune_override() -> Option<(usize, usize)> {
-    let v = std::env::var("AGORA_TILE").ok()?;
-    let (a, b) = v.split_once('x')?;
-    Some((a.parse().ok()?, b.parse().ok()?))
-}

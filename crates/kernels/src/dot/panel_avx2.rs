@@ -4,28 +4,24 @@
 //! more than the multiply. Instead each thread decodes its chunk of weight rows once into a small
 //! panel in L1/L2 (`decode_*`), in a layout the micro-kernels read with plain loads, and then sweeps
 //! every activation row over it. Two panel formats cover all types:
-//! - `LegacyBlock` (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0): 32 int8 weights, signed (offset applied) or, for the
-//!   types with a min, unsigned, plus f32 d and m.
+//! - legacy rows (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0), `legacy_row_bytes` each: all blocks' 32 quants, then
+//!   all d (f32), then all m (f32); value = d * q + m. Q8_0 is signed (m = 0, sign trick in the
+//!   kernel); the others stay unsigned, with m the min or -offset * d, so the inner loop has no sign
+//!   work and the min term becomes one short dot product per output, Σ_b m_b * s_b, at the end.
 //! - `KBlock` (Q4_K, Q5_K, Q6_K): 256 unsigned quants, per-32 i16 scale vectors ready for `madd`,
 //!   per-16 min coefficients for the activation block sums, and the two float factors:
 //!   dot = d·da·Σ sc·(q·a) − dmin·da·Σ mn·bsum (Q6_K: mn = 32·sc, dmin = d, folding its -32 offset).
+
+// Register tiles are indexed by (row, column) on purpose: the loops mirror the tile shape.
+#![allow(clippy::needless_range_loop)]
 
 use std::arch::x86_64::*;
 
 use super::act::{BlockQ8, BlockQ8K};
 use super::decode::scale_min_k4;
 use super::tile::{pick_tile, Tile, TileFn};
-use super::x86::{bits_to_bytes_32, dot_i8_signed, hsum_ps, load_f16, load_f16_tail, load_f16x2, nibbles_32};
+use super::x86::{bits_to_bytes_32, hsum_ps, load_f16, load_f16_tail, load_f16x2, nibbles_32};
 use crate::types::{GgmlType, QK_K};
-
-/// One decoded 32-value block: value = d * w + m.
-#[derive(Clone, Copy)]
-#[repr(C, align(8))]
-pub(crate) struct LegacyBlock {
-    pub w: [i8; 32],
-    pub d: f32,
-    pub m: f32,
-}
 
 /// One decoded 256-value super-block (see the module docs).
 #[derive(Clone, Copy)]
@@ -40,10 +36,6 @@ pub(crate) struct KBlock {
     pub dmin: f32,
 }
 
-impl LegacyBlock {
-    pub const ZERO: LegacyBlock = LegacyBlock { w: [0; 32], d: 0.0, m: 0.0 };
-}
-
 impl KBlock {
     pub const ZERO: KBlock = KBlock { q: [0; QK_K], sc: [[0; 16]; 8], mn: [0; 16], d: 0.0, dmin: 0.0 };
 }
@@ -51,8 +43,8 @@ impl KBlock {
 /// Which panel format `ty` decodes to.
 pub(crate) fn panel_kind(ty: GgmlType) -> Option<PanelKind> {
     match ty {
-        GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q8_0 => Some(PanelKind::LegacySigned),
-        GgmlType::Q4_1 | GgmlType::Q5_1 => Some(PanelKind::LegacyMin),
+        GgmlType::Q8_0 => Some(PanelKind::LegacySigned),
+        GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q4_1 | GgmlType::Q5_1 => Some(PanelKind::LegacyMin),
         GgmlType::Q4K | GgmlType::Q5K | GgmlType::Q6K => Some(PanelKind::K),
         _ => None,
     }
@@ -65,20 +57,32 @@ pub(crate) enum PanelKind {
     K,
 }
 
-/// Decodes `nb` 32-blocks of a legacy-type row at `src` into `dst`.
+/// Panel bytes of a legacy row of `nb` blocks.
+pub(crate) const fn legacy_row_bytes(nb: usize) -> usize {
+    nb * 40
+}
+
+/// Decodes `nb` 32-blocks of a legacy-type row at `src` into the panel row at `dst`.
 ///
 /// # Safety
-/// AVX2+FMA+F16C; `src` holds `nb` blocks of `ty`; `dst.len() == nb`.
+/// AVX2+FMA+F16C; `src` holds `nb` blocks of `ty`; `dst` has `legacy_row_bytes(nb)` writable bytes,
+/// 4-aligned.
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(crate) unsafe fn decode_legacy_row(ty: GgmlType, src: *const u8, dst: &mut [LegacyBlock]) {
+pub(crate) unsafe fn decode_legacy_row(ty: GgmlType, src: *const u8, nb: usize, dst: *mut u8) {
     let ts = ty.type_size();
-    for (i, out) in dst.iter_mut().enumerate() {
+    let ds = dst.add(32 * nb) as *mut f32;
+    let ms = ds.add(nb);
+    for i in 0..nb {
         let p = src.add(i * ts);
         let (w, d, m) = match ty {
-            GgmlType::Q4_0 => (_mm256_sub_epi8(nibbles_32(p.add(2)), _mm256_set1_epi8(8)), load_f16(p), 0.0),
+            GgmlType::Q4_0 => {
+                let d = load_f16(p);
+                (nibbles_32(p.add(2)), d, -8.0 * d)
+            }
             GgmlType::Q5_0 => {
-                let hi = _mm256_andnot_si256(bits_to_bytes_32(p.add(2)), _mm256_set1_epi8(0xF0u8 as i8));
-                (_mm256_or_si256(nibbles_32(p.add(6)), hi), load_f16(p), 0.0)
+                let hi = _mm256_and_si256(bits_to_bytes_32(p.add(2)), _mm256_set1_epi8(0x10));
+                let d = load_f16(p);
+                (_mm256_or_si256(nibbles_32(p.add(6)), hi), d, -16.0 * d)
             }
             GgmlType::Q4_1 => {
                 let dm = load_f16x2(p);
@@ -91,9 +95,9 @@ pub(crate) unsafe fn decode_legacy_row(ty: GgmlType, src: *const u8, dst: &mut [
             }
             _ => (_mm256_loadu_si256(p.add(2) as *const __m256i), load_f16(p), 0.0),
         };
-        _mm256_storeu_si256(out.w.as_mut_ptr() as *mut __m256i, w);
-        out.d = d;
-        out.m = m;
+        _mm256_storeu_si256(dst.add(32 * i) as *mut __m256i, w);
+        *ds.add(i) = d;
+        *ms.add(i) = m;
     }
 }
 
@@ -174,44 +178,111 @@ pub(crate) unsafe fn decode_k_row(ty: GgmlType, src: *const u8, dst: &mut [KBloc
     }
 }
 
-/// Legacy panel tile: `t.w` points at `LegacyBlock`s (`t.w_stride` bytes per row), `t.a` at `BlockQ8`s.
+/// Σ a[i] * b[i] over `n` contiguous f32.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_f32(a: *const f32, b: *const f32, n: usize) -> f32 {
+    let mut acc = _mm256_setzero_ps();
+    let mut i = 0;
+    while i + 8 <= n {
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(a.add(i)), _mm256_loadu_ps(b.add(i)), acc);
+        i += 8;
+    }
+    let mut s = hsum_ps(acc);
+    while i < n {
+        s = (*a.add(i)).mul_add(*b.add(i), s);
+        i += 1;
+    }
+    s
+}
+
+/// Legacy panel tile: `t.w` points at panel rows (`t.w_stride` bytes apart), `t.a` at `BlockQ8`s,
+/// `t.sums` (unsigned types) at the activation rows' block sums.
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn tile_legacy<const SIGNED: bool, const NR: usize, const NC: usize>(t: &Tile) {
+    let nb = t.n;
     let mut acc = [[_mm256_setzero_ps(); NC]; NR];
-    let mut mins = [[0.0f32; NC]; NR];
     let ones = _mm256_set1_epi16(1);
-    for b in 0..t.n {
+    for b in 0..nb {
         let mut w = [_mm256_setzero_si256(); NR];
-        let mut wabs = [_mm256_setzero_si256(); NR];
         let mut dw = [_mm256_setzero_ps(); NR];
-        let mut mw = [0.0f32; NR];
         for r in 0..NR {
-            let blk = &*(t.w.add(r * t.w_stride) as *const LegacyBlock).add(b);
-            w[r] = _mm256_loadu_si256(blk.w.as_ptr() as *const __m256i);
-            wabs[r] = if SIGNED { _mm256_sign_epi8(w[r], w[r]) } else { w[r] };
-            dw[r] = _mm256_set1_ps(blk.d);
-            mw[r] = blk.m;
+            let row = t.w.add(r * t.w_stride);
+            let q = _mm256_loadu_si256(row.add(32 * b) as *const __m256i);
+            w[r] = if SIGNED { _mm256_sign_epi8(q, q) } else { q };
+            dw[r] = _mm256_broadcast_ss(&*(row.add(32 * nb) as *const f32).add(b));
         }
         for c in 0..NC {
             let ab = &*(t.a.add(c * t.a_stride) as *const BlockQ8).add(b);
             let a = _mm256_loadu_si256(ab.qs.as_ptr() as *const __m256i);
-            let da = _mm256_set1_ps(ab.d);
+            let da = _mm256_broadcast_ss(&ab.d);
             for r in 0..NR {
-                let s = if SIGNED {
-                    dot_i8_signed(wabs[r], w[r], a)
+                let p = if SIGNED {
+                    let q = _mm256_loadu_si256(t.w.add(r * t.w_stride + 32 * b) as *const __m256i);
+                    _mm256_maddubs_epi16(w[r], _mm256_sign_epi8(a, q))
                 } else {
-                    _mm256_madd_epi16(_mm256_maddubs_epi16(w[r], a), ones)
+                    _mm256_maddubs_epi16(w[r], a)
                 };
-                acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw[r], da), acc[r][c]);
-                if !SIGNED {
-                    mins[r][c] = mw[r].mul_add(ab.s, mins[r][c]);
-                }
+                let s = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
+                acc[r][c] = _mm256_fmadd_ps(_mm256_mul_ps(s, dw[r]), da, acc[r][c]);
             }
         }
     }
     for r in 0..NR {
+        let m = (t.w.add(r * t.w_stride + 36 * nb)) as *const f32;
         for c in 0..NC {
-            *t.out.add(c * t.out_stride + r) = hsum_ps(acc[r][c]) + mins[r][c];
+            let mut v = hsum_ps(acc[r][c]);
+            if !SIGNED {
+                v += dot_f32(m, t.sums.add(c * nb), nb);
+            }
+            *t.out.add(c * t.out_stride + r) = v;
+        }
+    }
+}
+
+/// Legacy panel tile for exactly 4 activation rows: the four int32 partial-sum vectors of a weight row
+/// are folded into one with three `hadd`s ([c0 c1 c2 c3 | c0 c1 c2 c3]), so the convert, the scale
+/// multiply and the accumulate run once per weight row and block instead of once per output.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn tile_legacy_x4<const SIGNED: bool, const NR: usize, const NC: usize>(t: &Tile) {
+    let nb = t.n;
+    let mut acc = [_mm256_setzero_ps(); NR];
+    let ones = _mm256_set1_epi16(1);
+    for b in 0..nb {
+        let mut a = [_mm256_setzero_si256(); 4];
+        let mut da = [0.0f32; 4];
+        for c in 0..4 {
+            let ab = &*(t.a.add(c * t.a_stride) as *const BlockQ8).add(b);
+            a[c] = _mm256_loadu_si256(ab.qs.as_ptr() as *const __m256i);
+            da[c] = ab.d;
+        }
+        let da4 = _mm_loadu_ps(da.as_ptr());
+        let da8 = _mm256_set_m128(da4, da4);
+        for r in 0..NR {
+            let row = t.w.add(r * t.w_stride);
+            let q = _mm256_loadu_si256(row.add(32 * b) as *const __m256i);
+            let wabs = if SIGNED { _mm256_sign_epi8(q, q) } else { q };
+            let mut s = [_mm256_setzero_si256(); 4];
+            for c in 0..4 {
+                let ac = if SIGNED { _mm256_sign_epi8(a[c], q) } else { a[c] };
+                s[c] = _mm256_madd_epi16(_mm256_maddubs_epi16(wabs, ac), ones);
+            }
+            let h = _mm256_hadd_epi32(_mm256_hadd_epi32(s[0], s[1]), _mm256_hadd_epi32(s[2], s[3]));
+            let dw = _mm256_broadcast_ss(&*(row.add(32 * nb) as *const f32).add(b));
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(h), dw), da8, acc[r]);
+        }
+    }
+    for r in 0..NR {
+        let m = (t.w.add(r * t.w_stride + 36 * nb)) as *const f32;
+        let v = _mm_add_ps(_mm256_castps256_ps128(acc[r]), _mm256_extractf128_ps(acc[r], 1));
+        let mut lanes = [0.0f32; 4];
+        _mm_storeu_ps(lanes.as_mut_ptr(), v);
+        for (c, lane) in lanes.iter().enumerate() {
+            let mut v = *lane;
+            if !SIGNED {
+                v += dot_f32(m, t.sums.add(c * nb), nb);
+            }
+            *t.out.add(c * t.out_stride + r) = v;
         }
     }
 }
@@ -263,6 +334,8 @@ unsafe fn tile_k<const NR: usize, const NC: usize>(t: &Tile) {
 /// The panel tile for `kind` and shape (nr, nc), both in 1..=4.
 pub(crate) fn tile_fn(kind: PanelKind, nr: usize, nc: usize) -> TileFn {
     match kind {
+        PanelKind::LegacySigned if nc == 4 => pick_tile!(tile_legacy_x4::<true>, nr, 4),
+        PanelKind::LegacyMin if nc == 4 => pick_tile!(tile_legacy_x4::<false>, nr, 4),
         PanelKind::LegacySigned => pick_tile!(tile_legacy::<true>, nr, nc),
         PanelKind::LegacyMin => pick_tile!(tile_legacy::<false>, nr, nc),
         PanelKind::K => pick_tile!(tile_k, nr, nc),

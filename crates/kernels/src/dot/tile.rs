@@ -17,6 +17,10 @@ pub(crate) struct Tile {
     pub out: *mut f32,
     /// Elements between output rows (the matmul's output row length).
     pub out_stride: usize,
+    /// Per activation row `n` contiguous block sums `d * sum(q)` (panel kernels of types with a min);
+    /// null when unused.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    pub sums: *const f32,
 }
 
 /// # Safety

@@ -8,7 +8,7 @@
 //! - q scaled by 1/sqrt(query_pre_attn_scalar) (= head_dim for the small models);
 //! - local/global attention: 5 of every 6 layers use a sliding window (512) and RoPE base 10000,
 //!   every 6th layer is global with RoPE base 1e6 (neither the pattern nor the local base is in the GGUF);
-//! - NEOX RoPE; Hugging Face stores norm weights as w with x*(1+w), GGUF has the 1 folded in.
+//! - NEOX RoPE. Hugging Face stores norm weights as w for x*(1+w); `weights::hf` folds the 1 in as GGUF does.
 
 use kernels::pool::ThreadPool;
 use weights::gguf::Metadata;
@@ -38,8 +38,6 @@ pub struct Gemma3Config {
     pub rope_base_local: f32,
     pub sliding_window: usize,
     pub query_pre_attn_scalar: f32,
-    /// Norm weights are stored without Gemma's +1 (Hugging Face files).
-    pub norm_add_one: bool,
 }
 
 impl Gemma3Config {
@@ -57,10 +55,9 @@ impl Gemma3Config {
             n_ctx_train: m.get_u32(&format!("{a}.context_length"))? as usize,
             eps: m.get_f32(&format!("{a}.attention.layer_norm_rms_epsilon"))?,
             rope_base_global: m.opt_f32(&format!("{a}.rope.freq_base")).unwrap_or(1e6),
-            rope_base_local: LOCAL_ROPE_BASE,
+            rope_base_local: m.opt_f32(&format!("{a}.rope.freq_base_swa")).unwrap_or(LOCAL_ROPE_BASE),
             sliding_window: m.opt_u32(&format!("{a}.attention.sliding_window")).unwrap_or(512) as usize,
             query_pre_attn_scalar: head_dim as f32,
-            norm_add_one: false,
         })
     }
 
@@ -82,7 +79,6 @@ impl Gemma3Config {
             rope_base_local: c.rope_local_base_freq.unwrap_or(LOCAL_ROPE_BASE as f64) as f32,
             sliding_window: c.sliding_window.unwrap_or(512),
             query_pre_attn_scalar: c.query_pre_attn_scalar.unwrap_or(head_dim as f64) as f32,
-            norm_add_one: true,
         })
     }
 
@@ -123,7 +119,7 @@ pub fn load(src: &WeightSource) -> Result<Decoder<Gemma3Layer>, ModelError> {
     };
     let (d, hd) = (c.n_embd, c.head_dim);
     let norm = |name: T, il: Option<usize>, dim: usize| -> Result<RmsNorm, ModelError> {
-        RmsNorm::from_tensor(&src.tensor(&tn(name, il))?, dim, c.eps, c.norm_add_one)
+        RmsNorm::from_tensor(&src.tensor(&tn(name, il))?, dim, c.eps)
     };
     let lin = |name: T, il: usize, cols: usize, rows: usize| Linear::new(src.tensor(&tn(name, Some(il)))?, cols, rows);
     let mut layers = Vec::with_capacity(c.n_layer);

@@ -4,7 +4,8 @@
 //! The reference layout the others differ from: pre-norm RMSNorm, SwiGLU FFN, grouped-query
 //! attention, RoPE. Llama 3.1+ divides RoPE frequencies by per-frequency factors
 //! (`rope_freqs.weight` in GGUF; computed from `rope_scaling` for Hugging Face files).
-//! GGUF files store q/k permuted for interleaved ("normal") RoPE; Hugging Face files use NEOX halves.
+//! q/k are laid out for interleaved ("normal") RoPE: GGUF files store them permuted that way and
+//! `weights::hf` permutes Hugging Face tensors the same way on load.
 
 use kernels::pool::ThreadPool;
 use weights::gguf::Metadata;
@@ -28,7 +29,6 @@ pub struct LlamaConfig {
     pub n_ctx_train: usize,
     pub eps: f32,
     pub rope_base: f32,
-    pub rope_style: RopeStyle,
     /// Llama 3 frequency divisors computed from config (Hugging Face files only).
     pub freq_factors: Option<Vec<f32>>,
 }
@@ -52,7 +52,6 @@ impl LlamaConfig {
             n_ctx_train: m.opt_u32(&format!("{arch}.context_length")).unwrap_or(4096) as usize,
             eps: m.get_f32(&format!("{arch}.attention.layer_norm_rms_epsilon"))?,
             rope_base: m.opt_f32(&format!("{arch}.rope.freq_base")).unwrap_or(10_000.0),
-            rope_style: RopeStyle::Normal,
             freq_factors: None,
         })
     }
@@ -73,7 +72,6 @@ impl LlamaConfig {
             n_ctx_train: c.max_position_embeddings.unwrap_or(4096),
             eps: c.rms_norm_eps.unwrap_or(1e-5) as f32,
             rope_base,
-            rope_style: RopeStyle::Neox,
             freq_factors: llama3_freq_factors(c, head_dim, rope_base),
         })
     }
@@ -145,9 +143,9 @@ pub fn load(src: &WeightSource, arch: &str) -> Result<Decoder<LlamaLayer>, Model
         c.freq_factors = Some(ff);
     }
     let (d, hd) = (c.n_embd, c.head_dim);
-    let norm = |name: T, il: Option<usize>| RmsNorm::from_tensor(&src.tensor(&tn(name, il))?, d, c.eps, false);
+    let norm = |name: T, il: Option<usize>| RmsNorm::from_tensor(&src.tensor(&tn(name, il))?, d, c.eps);
     let lin = |name: T, il: usize, cols: usize, rows: usize| Linear::new(src.tensor(&tn(name, Some(il)))?, cols, rows);
-    let rope = Rope { rot_dim: c.rot_dim, base: c.rope_base, style: c.rope_style, freq_factors: c.freq_factors.clone() };
+    let rope = Rope { rot_dim: c.rot_dim, base: c.rope_base, style: RopeStyle::Normal, freq_factors: c.freq_factors.clone() };
     let mut layers = Vec::with_capacity(c.n_layer);
     for il in 0..c.n_layer {
         layers.push(LlamaLayer {

@@ -10,17 +10,13 @@ pub struct RmsNorm {
 }
 
 impl RmsNorm {
-    /// `add_one`: Hugging Face Gemma stores `w` and computes `x * (1 + w)`; GGUF already folds the 1 in.
-    pub fn from_tensor(t: &Tensor, dim: usize, eps: f32, add_one: bool) -> Result<Self, ModelError> {
+    pub fn from_tensor(t: &Tensor, dim: usize, eps: f32) -> Result<Self, ModelError> {
         if t.shape != [dim] {
             return Err(ModelError::BadShape { name: t.name.clone(), got: t.shape.clone(), want: vec![dim] });
         }
         let mut weight = vec![0.0f32; dim];
         kernels::dequant::dequantize_row(t.ty, t.data(), &mut weight)
             .map_err(|e| ModelError::Config(format!("tensor '{}': {e}", t.name)))?;
-        if add_one {
-            weight.iter_mut().for_each(|w| *w += 1.0);
-        }
         Ok(Self { weight, eps })
     }
 

@@ -23,7 +23,10 @@ pub struct ChatMessage {
 
 impl ChatMessage {
     pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
-        Self { role: role.into(), content: content.into() }
+        Self {
+            role: role.into(),
+            content: content.into(),
+        }
     }
     pub fn system(content: impl Into<String>) -> Self {
         Self::new("system", content)
@@ -45,7 +48,9 @@ pub struct ChatTemplate {
 
 impl std::fmt::Debug for ChatTemplate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChatTemplate").field("source", &self.source).finish()
+        f.debug_struct("ChatTemplate")
+            .field("source", &self.source)
+            .finish()
     }
 }
 
@@ -68,7 +73,8 @@ impl ChatTemplate {
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.add_function("raise_exception", raise_exception);
         env.add_function("strftime_now", time::strftime_now);
-        env.add_template_owned(NAME, source.clone()).map_err(template_error)?;
+        env.add_template_owned(NAME, source.clone())
+            .map_err(template_error)?;
         Ok(Self { source, env })
     }
 
@@ -127,7 +133,11 @@ mod tests {
     #[test]
     fn gemma_folds_system_into_first_user_turn() {
         let t = ChatTemplate::builtin("gemma3").unwrap();
-        let msgs = [ChatMessage::system("Be brief."), ChatMessage::user(" Hi "), ChatMessage::assistant("Hello!")];
+        let msgs = [
+            ChatMessage::system("Be brief."),
+            ChatMessage::user(" Hi "),
+            ChatMessage::assistant("Hello!"),
+        ];
         let s = t.render(&msgs, false, "<bos>", "<eos>").unwrap();
         assert_eq!(s, "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\nHello!<end_of_turn>\n");
     }
@@ -135,14 +145,23 @@ mod tests {
     #[test]
     fn gemma_rejects_two_user_turns_in_a_row() {
         let t = ChatTemplate::builtin("gemma3").unwrap();
-        let err = t.render(&[ChatMessage::user("a"), ChatMessage::user("b")], true, "<bos>", "").unwrap_err();
+        let err = t
+            .render(
+                &[ChatMessage::user("a"), ChatMessage::user("b")],
+                true,
+                "<bos>",
+                "",
+            )
+            .unwrap_err();
         assert!(err.to_string().contains("alternate"), "{err}");
     }
 
     #[test]
     fn llama3_template() {
         let t = ChatTemplate::builtin("llama").unwrap();
-        let s = t.render(&[ChatMessage::user("Hi")], true, "<|begin_of_text|>", "").unwrap();
+        let s = t
+            .render(&[ChatMessage::user("Hi")], true, "<|begin_of_text|>", "")
+            .unwrap();
         assert_eq!(
             s,
             "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
@@ -159,8 +178,18 @@ mod tests {
 {% endfor %}
 {{ ns.n }} {{ messages[0] | tojson }}{% if tools is not none %}tools{% endif %}"#;
         let t = ChatTemplate::new(src).unwrap();
-        let s = t.render(&[ChatMessage::user(" !a "), ChatMessage::assistant("b")], false, "", "").unwrap();
-        assert_eq!(s, "1:USER:!a|\n2:ASSISTANT:b|\n1 {\"role\":\"user\",\"content\":\" !a \"}");
+        let s = t
+            .render(
+                &[ChatMessage::user(" !a "), ChatMessage::assistant("b")],
+                false,
+                "",
+                "",
+            )
+            .unwrap();
+        assert_eq!(
+            s,
+            "1:USER:!a|\n2:ASSISTANT:b|\n1 {\"role\":\"user\",\"content\":\" !a \"}"
+        );
     }
 
     #[test]

@@ -2,9 +2,29 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-const MONTHS: [&str; 12] =
-    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-const DAYS: [&str; 7] = ["Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday"]; // 1970-01-01 was a Thursday
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const DAYS: [&str; 7] = [
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+]; // 1970-01-01 was a Thursday
 
 /// Days since 1970-01-01 -> (year, month 1..=12, day 1..=31) in the proleptic Gregorian calendar.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -58,7 +78,9 @@ pub fn strftime(secs: i64, fmt: &str) -> String {
 }
 
 pub fn strftime_now(fmt: String) -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
     strftime(secs, &fmt)
 }
 
@@ -69,7 +91,10 @@ mod tests {
     #[test]
     fn formats_a_known_date() {
         // 2024-07-26 12:34:56 UTC, a Friday
-        assert_eq!(strftime(1_721_997_296, "%d %b %Y %A %H:%M:%S"), "26 Jul 2024 Friday 12:34:56");
+        assert_eq!(
+            strftime(1_721_997_296, "%d %b %Y %A %H:%M:%S"),
+            "26 Jul 2024 Friday 12:34:56"
+        );
         assert_eq!(strftime(0, "%Y-%m-%d %a"), "1970-01-01 Thu");
     }
 }

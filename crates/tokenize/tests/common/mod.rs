@@ -9,11 +9,17 @@ pub fn model_path() -> PathBuf {
     let path = match std::env::var_os("AGORA_TEST_MODEL") {
         Some(p) => PathBuf::from(p),
         None => {
-            let home = std::env::var_os("AGORA_HOME").map(PathBuf::from).unwrap_or_else(|| {
-                let user_home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-                user_home.join(".cache").join("agora")
-            });
-            home.join("models").join("gemma3-270m").join("gemma-3-270m-q4_k_m.gguf")
+            let home = std::env::var_os("AGORA_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    let user_home = std::env::var_os("HOME")
+                        .map(PathBuf::from)
+                        .unwrap_or_default();
+                    user_home.join(".cache").join("agora")
+                });
+            home.join("models")
+                .join("gemma3-270m")
+                .join("gemma-3-270m-q4_k_m.gguf")
         }
     };
     assert!(
@@ -38,15 +44,24 @@ pub fn reference_path(name: &str) -> PathBuf {
 }
 
 pub fn read_json(path: &std::path::Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()))
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()))
 }
 
 pub fn hex_to_bytes(hex: &str) -> Vec<u8> {
-    assert!(hex.len() % 2 == 0, "odd-length hex {hex:?}");
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digit")).collect()
+    assert_eq!(hex.len() % 2, 0, "odd-length hex {hex:?}");
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digit"))
+        .collect()
 }
 
 pub fn ids(v: &serde_json::Value) -> Vec<u32> {
-    v.as_array().expect("id array").iter().map(|x| x.as_u64().expect("id") as u32).collect()
+    v.as_array()
+        .expect("id array")
+        .iter()
+        .map(|x| x.as_u64().expect("id") as u32)
+        .collect()
 }

@@ -258,7 +258,9 @@ impl From<MetaArray> for MetaValue {
 
 impl From<Vec<&str>> for MetaValue {
     fn from(x: Vec<&str>) -> Self {
-        MetaValue::Array(MetaArray::String(x.into_iter().map(str::to_string).collect()))
+        MetaValue::Array(MetaArray::String(
+            x.into_iter().map(str::to_string).collect(),
+        ))
     }
 }
 
@@ -270,15 +272,32 @@ pub struct Metadata {
 }
 
 fn wrong_type(key: &str, expected: &'static str, v: &MetaValue) -> WeightsError {
-    WeightsError::WrongType { key: key.to_string(), expected, actual: v.type_name() }
+    WeightsError::WrongType {
+        key: key.to_string(),
+        expected,
+        actual: v.type_name(),
+    }
 }
 
 fn narrow<T: TryFrom<i128>>(key: &str, n: i128, target: &'static str) -> Result<T> {
-    T::try_from(n).map_err(|_| WeightsError::OutOfRange { key: key.to_string(), value: n.to_string(), target })
+    T::try_from(n).map_err(|_| WeightsError::OutOfRange {
+        key: key.to_string(),
+        value: n.to_string(),
+        target,
+    })
 }
 
-fn narrow_array<T: TryFrom<i128>>(key: &str, a: &MetaArray, target: &'static str, expected: &'static str) -> Result<Vec<T>> {
-    let ints = a.ints().ok_or_else(|| WeightsError::WrongType { key: key.to_string(), expected, actual: a.type_name() })?;
+fn narrow_array<T: TryFrom<i128>>(
+    key: &str,
+    a: &MetaArray,
+    target: &'static str,
+    expected: &'static str,
+) -> Result<Vec<T>> {
+    let ints = a.ints().ok_or_else(|| WeightsError::WrongType {
+        key: key.to_string(),
+        expected,
+        actual: a.type_name(),
+    })?;
     ints.into_iter().map(|n| narrow(key, n, target)).collect()
 }
 
@@ -338,7 +357,9 @@ impl Metadata {
     }
 
     fn require(&self, key: &str) -> Result<&MetaValue> {
-        self.get(key).ok_or_else(|| WeightsError::MissingKey { key: key.to_string() })
+        self.get(key).ok_or_else(|| WeightsError::MissingKey {
+            key: key.to_string(),
+        })
     }
 
     fn int(&self, key: &str, expected: &'static str) -> Result<i128> {
@@ -374,7 +395,8 @@ impl Metadata {
 
     pub fn get_f64(&self, key: &str) -> Result<f64> {
         let v = self.require(key)?;
-        v.as_f64().ok_or_else(|| wrong_type(key, "a number (f32)", v))
+        v.as_f64()
+            .ok_or_else(|| wrong_type(key, "a number (f32)", v))
     }
 
     pub fn get_bool(&self, key: &str) -> Result<bool> {
@@ -401,7 +423,11 @@ impl Metadata {
     pub fn get_str_array(&self, key: &str) -> Result<&[String]> {
         match self.get_array(key)? {
             MetaArray::String(v) => Ok(v),
-            a => Err(WeightsError::WrongType { key: key.to_string(), expected: "array<string>", actual: a.type_name() }),
+            a => Err(WeightsError::WrongType {
+                key: key.to_string(),
+                expected: "array<string>",
+                actual: a.type_name(),
+            }),
         }
     }
 
@@ -413,7 +439,11 @@ impl Metadata {
             MetaArray::F64(v) => Ok(Cow::Owned(v.iter().map(|&x| x as f32).collect())),
             _ => match a.ints() {
                 Some(ints) => Ok(Cow::Owned(ints.into_iter().map(|x| x as f32).collect())),
-                None => Err(WeightsError::WrongType { key: key.to_string(), expected: "array<f32>", actual: a.type_name() }),
+                None => Err(WeightsError::WrongType {
+                    key: key.to_string(),
+                    expected: "array<f32>",
+                    actual: a.type_name(),
+                }),
             },
         }
     }
@@ -487,8 +517,14 @@ mod tests {
         m.insert("s", "x");
         assert_eq!(m.get_u32("a").unwrap(), 7);
         assert_eq!(m.get_u64("c").unwrap(), 1 << 40);
-        assert!(matches!(m.get_u32("b"), Err(WeightsError::OutOfRange { .. })));
-        assert!(matches!(m.get_u32("c"), Err(WeightsError::OutOfRange { .. })));
+        assert!(matches!(
+            m.get_u32("b"),
+            Err(WeightsError::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            m.get_u32("c"),
+            Err(WeightsError::OutOfRange { .. })
+        ));
         let e = m.get_u32("s").unwrap_err().to_string();
         assert!(e.contains("'s'") && e.contains("string"), "{e}");
         let e = m.get_u32("nope").unwrap_err().to_string();

@@ -49,7 +49,10 @@ pub struct GgufFile {
 impl GgufFile {
     /// Map the file and parse its header. Tensor data is not read until used.
     pub fn open(path: &Path) -> Result<GgufFile> {
-        let io = |source| WeightsError::Io { path: path.to_path_buf(), source };
+        let io = |source| WeightsError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         let file = std::fs::File::open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
         // An empty file cannot be mapped on every platform; it is not a GGUF either way.
@@ -65,7 +68,10 @@ impl GgufFile {
 
     /// Parse a GGUF held in memory (same parser as `open`; used by tests and fuzzing).
     pub fn from_bytes(bytes: Vec<u8>) -> Result<GgufFile> {
-        Self::from_backing(Arc::new(Backing::Owned(bytes)), "<in-memory GGUF>".to_string())
+        Self::from_backing(
+            Arc::new(Backing::Owned(bytes)),
+            "<in-memory GGUF>".to_string(),
+        )
     }
 
     fn from_backing(backing: Arc<Backing>, source_name: String) -> Result<GgufFile> {
@@ -105,10 +111,12 @@ impl GgufFile {
 
     /// A zero-copy view of one tensor.
     pub fn tensor(&self, name: &str) -> Result<Tensor> {
-        let info = self.tensor_info(name).ok_or_else(|| WeightsError::TensorNotFound {
-            name: name.to_string(),
-            source_name: self.source_name.clone(),
-        })?;
+        let info = self
+            .tensor_info(name)
+            .ok_or_else(|| WeightsError::TensorNotFound {
+                name: name.to_string(),
+                source_name: self.source_name.clone(),
+            })?;
         Ok(self.view(info))
     }
 

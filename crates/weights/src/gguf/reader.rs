@@ -74,7 +74,10 @@ impl<'a> Cursor<'a> {
         let bytes = self.take(len, what)?;
         match std::str::from_utf8(bytes) {
             Ok(s) => Ok(s.to_string()),
-            Err(e) => Err(WeightsError::Corrupt(format!("{} is not valid UTF-8 ({e})", what()))),
+            Err(e) => Err(WeightsError::Corrupt(format!(
+                "{} is not valid UTF-8 ({e})",
+                what()
+            ))),
         }
     }
 
@@ -93,7 +96,8 @@ impl<'a> Cursor<'a> {
 
     fn value_type(&mut self, what: &dyn Fn() -> String) -> Result<ValueType> {
         let t = self.u32(what)?;
-        ValueType::from_u32(t).ok_or_else(|| WeightsError::Corrupt(format!("{} has unknown value type {t}", what())))
+        ValueType::from_u32(t)
+            .ok_or_else(|| WeightsError::Corrupt(format!("{} has unknown value type {t}", what())))
     }
 
     fn value(&mut self, ty: ValueType, what: &dyn Fn() -> String) -> Result<MetaValue> {
@@ -118,12 +122,20 @@ impl<'a> Cursor<'a> {
         match self.array::<1>(what)?[0] {
             0 => Ok(false),
             1 => Ok(true),
-            b => Err(WeightsError::Corrupt(format!("{} holds bool byte {b} (expected 0 or 1)", what()))),
+            b => Err(WeightsError::Corrupt(format!(
+                "{} holds bool byte {b} (expected 0 or 1)",
+                what()
+            ))),
         }
     }
 
     /// Read `n` fixed-size elements in one bounds check: the vocabulary scores are 262k f32.
-    fn fixed<T, const N: usize>(&mut self, n: usize, what: &dyn Fn() -> String, conv: fn([u8; N]) -> T) -> Result<Vec<T>> {
+    fn fixed<T, const N: usize>(
+        &mut self,
+        n: usize,
+        what: &dyn Fn() -> String,
+        conv: fn([u8; N]) -> T,
+    ) -> Result<Vec<T>> {
         let bytes = self.take((n as u64) * N as u64, what)?;
         Ok(bytes
             .chunks_exact(N)
@@ -137,7 +149,10 @@ impl<'a> Cursor<'a> {
 
     fn meta_array(&mut self, what: &dyn Fn() -> String, depth: usize) -> Result<MetaArray> {
         if depth >= MAX_ARRAY_DEPTH {
-            return Err(WeightsError::Corrupt(format!("{} nests arrays deeper than {MAX_ARRAY_DEPTH} levels", what())));
+            return Err(WeightsError::Corrupt(format!(
+                "{} nests arrays deeper than {MAX_ARRAY_DEPTH} levels",
+                what()
+            )));
         }
         let ty = self.value_type(what)?;
         let count = self.u64(what)?;
@@ -149,7 +164,12 @@ impl<'a> Cursor<'a> {
         let n = self.check_count(count, min_size, what)?;
         Ok(match ty {
             ValueType::U8 => MetaArray::U8(self.take(n as u64, what)?.to_vec()),
-            ValueType::I8 => MetaArray::I8(self.take(n as u64, what)?.iter().map(|&b| b as i8).collect()),
+            ValueType::I8 => MetaArray::I8(
+                self.take(n as u64, what)?
+                    .iter()
+                    .map(|&b| b as i8)
+                    .collect(),
+            ),
             ValueType::U16 => MetaArray::U16(self.fixed(n, what, u16::from_le_bytes)?),
             ValueType::I16 => MetaArray::I16(self.fixed(n, what, i16::from_le_bytes)?),
             ValueType::U32 => MetaArray::U32(self.fixed(n, what, u32::from_le_bytes)?),
@@ -161,7 +181,10 @@ impl<'a> Cursor<'a> {
             ValueType::Bool => {
                 let bytes = self.take(n as u64, what)?;
                 if let Some(b) = bytes.iter().find(|&&b| b > 1) {
-                    return Err(WeightsError::Corrupt(format!("{} holds bool byte {b} (expected 0 or 1)", what())));
+                    return Err(WeightsError::Corrupt(format!(
+                        "{} holds bool byte {b} (expected 0 or 1)",
+                        what()
+                    )));
                 }
                 MetaArray::Bool(bytes.iter().map(|&b| b == 1).collect())
             }
@@ -201,7 +224,9 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Parsed> {
     let version = c.u32(&header)?;
     match version {
         2 | 3 => {}
-        v if v & 0xFFFF == 0 && matches!(v.swap_bytes(), 2 | 3) => return Err(WeightsError::BigEndian { raw: v }),
+        v if v & 0xFFFF == 0 && matches!(v.swap_bytes(), 2 | 3) => {
+            return Err(WeightsError::BigEndian { raw: v })
+        }
         v => return Err(WeightsError::UnsupportedVersion(v)),
     }
     let n_tensors = c.u64(&header)?;
@@ -224,16 +249,22 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Parsed> {
     let alignment = match metadata.get(KEY_ALIGNMENT) {
         None => DEFAULT_ALIGNMENT,
         Some(_) => {
-            let a = metadata.get_u32(KEY_ALIGNMENT).map_err(|e| corrupt(e.to_string()))?;
+            let a = metadata
+                .get_u32(KEY_ALIGNMENT)
+                .map_err(|e| corrupt(e.to_string()))?;
             if a == 0 || !a.is_power_of_two() {
-                return Err(corrupt(format!("{KEY_ALIGNMENT} is {a}, not a power of two")));
+                return Err(corrupt(format!(
+                    "{KEY_ALIGNMENT} is {a}, not a power of two"
+                )));
             }
             a as u64
         }
     };
 
     // Tensor infos.
-    let n_tensors = c.check_count(n_tensors, MIN_TENSOR_INFO_BYTES, &|| "the tensor count".to_string())?;
+    let n_tensors = c.check_count(n_tensors, MIN_TENSOR_INFO_BYTES, &|| {
+        "the tensor count".to_string()
+    })?;
     let mut raw = Vec::with_capacity(n_tensors);
     let mut index = HashMap::with_capacity(n_tensors);
     for i in 0..n_tensors {
@@ -241,7 +272,9 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Parsed> {
         let what = || format!("tensor info '{name}'");
         let n_dims = c.u32(&what)?;
         if n_dims as usize > MAX_DIMS {
-            return Err(corrupt(format!("tensor '{name}' has {n_dims} dimensions (at most {MAX_DIMS} are allowed)")));
+            return Err(corrupt(format!(
+                "tensor '{name}' has {n_dims} dimensions (at most {MAX_DIMS} are allowed)"
+            )));
         }
         let mut shape = Vec::with_capacity(n_dims as usize);
         for _ in 0..n_dims {
@@ -253,7 +286,10 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Parsed> {
             shape.push(d);
         }
         let ty_id = c.u32(&what)?;
-        let ty = GgmlType::from_u32(ty_id).ok_or_else(|| WeightsError::UnknownTensorType { tensor: name.clone(), ty: ty_id })?;
+        let ty = GgmlType::from_u32(ty_id).ok_or_else(|| WeightsError::UnknownTensorType {
+            tensor: name.clone(),
+            ty: ty_id,
+        })?;
         let offset = c.u64(&what)?;
         if index.insert(name.clone(), i).is_some() {
             return Err(WeightsError::DuplicateTensor(name));
@@ -269,13 +305,21 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Parsed> {
     for (name, ty, shape, rel) in raw {
         let n_bytes = tensor_bytes(&name, ty, &shape)?;
         if rel % alignment != 0 {
-            return Err(corrupt(format!("tensor '{name}' data offset {rel} is not a multiple of the alignment {alignment}")));
+            return Err(corrupt(format!(
+                "tensor '{name}' data offset {rel} is not a multiple of the alignment {alignment}"
+            )));
         }
         let start = data_offset.checked_add(rel);
         let end = start.and_then(|s| s.checked_add(n_bytes as u64));
         match (start, end) {
             (Some(start), Some(end)) if end <= file_size => {
-                tensor_infos.push(TensorInfo { name, ty, shape, offset: start, n_bytes });
+                tensor_infos.push(TensorInfo {
+                    name,
+                    ty,
+                    shape,
+                    offset: start,
+                    n_bytes,
+                });
             }
             (start, _) => {
                 let start = start.unwrap_or(u64::MAX);
@@ -289,23 +333,34 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Parsed> {
         }
     }
 
-    Ok(Parsed { version, metadata, tensor_infos, index, alignment, data_offset })
+    Ok(Parsed {
+        version,
+        metadata,
+        tensor_infos,
+        index,
+        alignment,
+        data_offset,
+    })
 }
 
 /// Bytes of a tensor of this type and shape, with overflow and block-size checks.
 pub(crate) fn tensor_bytes(name: &str, ty: GgmlType, shape: &[usize]) -> Result<usize> {
     let cols = shape.first().copied().unwrap_or(1);
-    let row = ty.row_bytes(cols).ok_or_else(|| {
-        corrupt(format!(
+    if cols % ty.block_size() != 0 {
+        return Err(corrupt(format!(
             "tensor '{name}' has rows of {cols} elements, not a multiple of the {} block size {}",
             ty.name(),
             ty.block_size()
-        ))
-    })?;
+        )));
+    }
+    let row = crate::tensor::row_bytes(ty, cols).ok_or_else(|| overflow(name))?;
     let mut elems: u64 = 1;
     let mut bytes = row as u64;
     for (i, &d) in shape.iter().enumerate() {
-        elems = elems.checked_mul(d as u64).filter(|&e| e <= i64::MAX as u64).ok_or_else(|| overflow(name))?;
+        elems = elems
+            .checked_mul(d as u64)
+            .filter(|&e| e <= i64::MAX as u64)
+            .ok_or_else(|| overflow(name))?;
         if i > 0 {
             bytes = bytes.checked_mul(d as u64).ok_or_else(|| overflow(name))?;
         }
@@ -322,5 +377,9 @@ fn overflow(name: &str) -> WeightsError {
 
 pub(crate) fn align_up(x: u64, alignment: u64) -> Option<u64> {
     let r = x % alignment;
-    if r == 0 { Some(x) } else { x.checked_add(alignment - r) }
+    if r == 0 {
+        Some(x)
+    } else {
+        x.checked_add(alignment - r)
+    }
 }

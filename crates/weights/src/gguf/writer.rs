@@ -30,7 +30,10 @@ impl GgufWriter {
 
     /// Start from existing metadata (e.g. copied from a source model).
     pub fn with_metadata(metadata: Metadata) -> Self {
-        GgufWriter { metadata, ..Self::default() }
+        GgufWriter {
+            metadata,
+            ..Self::default()
+        }
     }
 
     pub fn metadata(&self) -> &Metadata {
@@ -49,7 +52,9 @@ impl GgufWriter {
     /// Data alignment (a power of two); stored as `general.alignment`. The default is 32.
     pub fn set_alignment(&mut self, alignment: u32) -> Result<()> {
         if alignment == 0 || !alignment.is_power_of_two() {
-            return Err(WeightsError::InvalidWrite(format!("alignment {alignment} is not a power of two")));
+            return Err(WeightsError::InvalidWrite(format!(
+                "alignment {alignment} is not a power of two"
+            )));
         }
         self.metadata.insert(KEY_ALIGNMENT, alignment);
         Ok(())
@@ -57,17 +62,24 @@ impl GgufWriter {
 
     /// Add a tensor (an mmapped view is written without copying it into memory first).
     pub fn add_tensor(&mut self, tensor: Tensor) -> Result<()> {
-        let bad = |msg: String| WeightsError::InvalidWrite(format!("tensor '{}': {msg}", tensor.name));
+        let bad =
+            |msg: String| WeightsError::InvalidWrite(format!("tensor '{}': {msg}", tensor.name));
         if tensor.name.is_empty() {
-            return Err(WeightsError::InvalidWrite("a tensor has an empty name".to_string()));
+            return Err(WeightsError::InvalidWrite(
+                "a tensor has an empty name".to_string(),
+            ));
         }
         if self.names.contains(&tensor.name) {
             return Err(bad("added twice".to_string()));
         }
         if tensor.shape.is_empty() || tensor.shape.len() > MAX_DIMS {
-            return Err(bad(format!("shape {:?} must have 1 to {MAX_DIMS} dimensions", tensor.shape)));
+            return Err(bad(format!(
+                "shape {:?} must have 1 to {MAX_DIMS} dimensions",
+                tensor.shape
+            )));
         }
-        let expected = tensor_bytes(&tensor.name, tensor.ty, &tensor.shape).map_err(|e| bad(e.to_string()))?;
+        let expected =
+            tensor_bytes(&tensor.name, tensor.ty, &tensor.shape).map_err(|e| bad(e.to_string()))?;
         if tensor.data().len() != expected {
             return Err(bad(format!(
                 "has {} bytes but {} {:?} needs {expected}",
@@ -82,7 +94,13 @@ impl GgufWriter {
     }
 
     /// Add a tensor from bytes already in the block layout of `ty`.
-    pub fn add_tensor_bytes(&mut self, name: impl Into<String>, ty: GgmlType, shape: Vec<usize>, bytes: Vec<u8>) -> Result<()> {
+    pub fn add_tensor_bytes(
+        &mut self,
+        name: impl Into<String>,
+        ty: GgmlType,
+        shape: Vec<usize>,
+        bytes: Vec<u8>,
+    ) -> Result<()> {
         self.add_tensor(Tensor::from_owned(name, ty, shape, bytes))
     }
 
@@ -94,9 +112,14 @@ impl GgufWriter {
         match self.metadata.get(KEY_ALIGNMENT) {
             None => Ok(DEFAULT_ALIGNMENT),
             Some(_) => {
-                let a = self.metadata.get_u32(KEY_ALIGNMENT).map_err(|e| WeightsError::InvalidWrite(e.to_string()))?;
+                let a = self
+                    .metadata
+                    .get_u32(KEY_ALIGNMENT)
+                    .map_err(|e| WeightsError::InvalidWrite(e.to_string()))?;
                 if a == 0 || !a.is_power_of_two() {
-                    return Err(WeightsError::InvalidWrite(format!("{KEY_ALIGNMENT} is {a}, not a power of two")));
+                    return Err(WeightsError::InvalidWrite(format!(
+                        "{KEY_ALIGNMENT} is {a}, not a power of two"
+                    )));
                 }
                 Ok(a as u64)
             }
@@ -107,7 +130,8 @@ impl GgufWriter {
     pub fn write_to<W: Write>(&self, w: &mut W) -> Result<u64> {
         let alignment = self.alignment()?;
         let mut out = Counting { inner: w, n: 0 };
-        self.write_inner(&mut out, alignment).map_err(|e| WeightsError::InvalidWrite(format!("I/O error: {e}")))?;
+        self.write_inner(&mut out, alignment)
+            .map_err(|e| WeightsError::InvalidWrite(format!("I/O error: {e}")))?;
         Ok(out.n)
     }
 
@@ -122,11 +146,20 @@ impl GgufWriter {
     pub fn write(&self, path: &Path) -> Result<()> {
         let alignment = self.alignment()?;
         let tmp = tmp_path(path);
-        let werr = |source| WeightsError::Write { path: path.to_path_buf(), source };
+        let werr = |source| WeightsError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
         let result = (|| -> std::io::Result<()> {
             let file = std::fs::File::create(&tmp)?;
             let mut bw = BufWriter::with_capacity(1 << 20, file);
-            self.write_inner(&mut Counting { inner: &mut bw, n: 0 }, alignment)?;
+            self.write_inner(
+                &mut Counting {
+                    inner: &mut bw,
+                    n: 0,
+                },
+                alignment,
+            )?;
             let file = bw.into_inner().map_err(|e| e.into_error())?;
             file.sync_all()?;
             drop(file);
@@ -181,7 +214,10 @@ fn too_big() -> std::io::Error {
 }
 
 fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(format!(".tmp-{}", std::process::id()));
     path.with_file_name(name)
 }

@@ -78,8 +78,14 @@ pub struct HfConfig {
 
 impl HfConfig {
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| WeightsError::Io { path: path.to_path_buf(), source })?;
-        Self::from_json_str(&text).map_err(|msg| WeightsError::HfConfig { path: path.to_path_buf(), msg })
+        let text = std::fs::read_to_string(path).map_err(|source| WeightsError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_json_str(&text).map_err(|msg| WeightsError::HfConfig {
+            path: path.to_path_buf(),
+            msg,
+        })
     }
 
     /// Parse config.json text. Multimodal configs (Gemma 3 4B+) keep the language model in `text_config`;
@@ -97,15 +103,17 @@ impl HfConfig {
             }
             v = Value::Object(inner);
         }
+        lift_rope_parameters(&mut v);
         serde_json::from_value(v).map_err(|e| e.to_string())
     }
 
     /// Per-head dimension: explicit `head_dim`, else hidden_size / num_attention_heads.
     pub fn head_dim(&self) -> Option<usize> {
-        self.head_dim.or_else(|| match (self.hidden_size, self.num_attention_heads) {
-            (Some(h), Some(n)) if n > 0 => Some(h / n),
-            _ => None,
-        })
+        self.head_dim
+            .or_else(|| match (self.hidden_size, self.num_attention_heads) {
+                (Some(h), Some(n)) if n > 0 => Some(h / n),
+                _ => None,
+            })
     }
 
     /// KV heads, defaulting to the query heads (no grouped-query attention).
@@ -114,7 +122,10 @@ impl HfConfig {
     }
 
     pub fn eos_ids(&self) -> Vec<u32> {
-        self.eos_token_id.as_ref().map(TokenIds::to_vec).unwrap_or_default()
+        self.eos_token_id
+            .as_ref()
+            .map(TokenIds::to_vec)
+            .unwrap_or_default()
     }
 
     /// The llama.cpp architecture name for this `model_type` ("mistral" runs as "llama"), if known.
@@ -128,5 +139,56 @@ impl HfConfig {
             "gemma3" | "gemma3_text" => "gemma3",
             _ => return None,
         })
+    }
+}
+
+/// transformers 5 writes `rope_parameters` ({rope_theta, rope_type, factor...}) where older files had
+/// `rope_theta` and `rope_scaling`; map the new form onto the old fields when those are absent.
+fn lift_rope_parameters(v: &mut Value) {
+    let Some(obj) = v.as_object_mut() else { return };
+    let Some(Value::Object(mut rp)) = obj.get("rope_parameters").cloned() else { return };
+    // Gemma 3: one entry per attention type; the sliding layers' theta is the local base.
+    if let Some(Value::Object(full)) = rp.get("full_attention").cloned() {
+        if let (false, Some(local)) = (
+            obj.contains_key("rope_local_base_freq"),
+            rp.get("sliding_attention").and_then(|s| s.get("rope_theta")),
+        ) {
+            obj.insert("rope_local_base_freq".into(), local.clone());
+        }
+        rp = full;
+    }
+    if let (false, Some(theta)) = (obj.contains_key("rope_theta"), rp.get("rope_theta")) {
+        obj.insert("rope_theta".into(), theta.clone());
+    }
+    let kind = rp.get("rope_type").and_then(Value::as_str).unwrap_or("default");
+    if kind != "default" && !matches!(obj.get("rope_scaling"), Some(Value::Object(_))) {
+        obj.insert("rope_scaling".into(), Value::Object(rp));
+    }
+}
+
+#[cfg(test)]
+mod rope_parameters_tests {
+    use super::*;
+
+    #[test]
+    fn transformers5_rope_parameters_become_theta_and_scaling() {
+        let c = HfConfig::from_json_str(
+            r#"{"model_type":"llama","rope_parameters":{"rope_theta":500000.0,"rope_type":"llama3","factor":8.0,
+                "low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":64}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.rope_theta, Some(500000.0));
+        let rs = c.rope_scaling.unwrap();
+        assert_eq!(rs.rope_type.as_deref(), Some("llama3"));
+        assert_eq!(rs.original_max_position_embeddings, Some(64));
+        let plain = HfConfig::from_json_str(r#"{"model_type":"gemma3_text","rope_parameters":{"rope_theta":1e6,"rope_type":"default"}}"#).unwrap();
+        assert_eq!(plain.rope_theta, Some(1e6));
+        assert!(plain.rope_scaling.is_none());
+        let gemma = HfConfig::from_json_str(
+            r#"{"model_type":"gemma3_text","rope_parameters":{"full_attention":{"rope_theta":1e6,"rope_type":"default"},
+                "sliding_attention":{"rope_theta":10000.0,"rope_type":"default"}}}"#,
+        )
+        .unwrap();
+        assert_eq!((gemma.rope_theta, gemma.rope_local_base_freq), (Some(1e6), Some(10000.0)));
     }
 }

@@ -44,7 +44,10 @@ impl HfModel {
                 if let Some(prev) = seen.insert(hf.clone(), fi) {
                     return Err(WeightsError::Safetensors {
                         path: f.path().to_path_buf(),
-                        msg: format!("tensor '{hf}' is also in {}; the shards overlap", files[prev].path().display()),
+                        msg: format!(
+                            "tensor '{hf}' is also in {}; the shards overlap",
+                            files[prev].path().display()
+                        ),
                     });
                 }
                 let name = hf_to_gguf_name(hf, &config.model_type).unwrap_or_else(|| hf.clone());
@@ -57,7 +60,12 @@ impl HfModel {
             }
         }
         check_index(dir, &seen, &files)?;
-        Ok(HfModel { config, dir: dir.to_path_buf(), files, index })
+        Ok(HfModel {
+            config,
+            dir: dir.to_path_buf(),
+            files,
+            index,
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -81,10 +89,13 @@ impl HfModel {
     /// A tensor by GGUF name, ggml-order shape, F32/F16/BF16. Zero-copy except where the converter would
     /// change values (Gemma norm weights become owned F32 with +1; Llama q/k become owned, rows permuted).
     pub fn tensor(&self, name: &str) -> Result<Tensor> {
-        let (fi, hf) = self.index.get(name).ok_or_else(|| WeightsError::TensorNotFound {
-            name: name.to_string(),
-            source_name: self.dir.display().to_string(),
-        })?;
+        let (fi, hf) = self
+            .index
+            .get(name)
+            .ok_or_else(|| WeightsError::TensorNotFound {
+                name: name.to_string(),
+                source_name: self.dir.display().to_string(),
+            })?;
         let mut t = self.files[*fi].tensor(hf)?;
         t.name = name.to_string();
         let model_type = self.config.model_type.as_str();
@@ -92,9 +103,13 @@ impl HfModel {
             return Ok(norm_plus_one(&t));
         }
         if name_map::permutes_qk(model_type) {
-            let heads = if hf.ends_with("self_attn.q_proj.weight") || hf.ends_with("self_attn.q_proj.bias") {
+            let heads = if hf.ends_with("self_attn.q_proj.weight")
+                || hf.ends_with("self_attn.q_proj.bias")
+            {
                 self.config.num_attention_heads
-            } else if hf.ends_with("self_attn.k_proj.weight") || hf.ends_with("self_attn.k_proj.bias") {
+            } else if hf.ends_with("self_attn.k_proj.weight")
+                || hf.ends_with("self_attn.k_proj.bias")
+            {
                 self.config.kv_heads()
             } else {
                 return Ok(t);
@@ -115,7 +130,10 @@ fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
         files.dedup();
         return Ok(files.into_iter().map(|f| dir.join(f)).collect());
     }
-    let read = std::fs::read_dir(dir).map_err(|source| WeightsError::Io { path: dir.to_path_buf(), source })?;
+    let read = std::fs::read_dir(dir).map_err(|source| WeightsError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut files: Vec<PathBuf> = read
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
@@ -135,16 +153,30 @@ fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// `weight_map` of model.safetensors.index.json: HF tensor name -> shard file name.
 fn read_index(path: &Path) -> Result<HashMap<String, String>> {
-    let bad = |msg: String| WeightsError::HfConfig { path: path.to_path_buf(), msg };
-    let text = std::fs::read_to_string(path).map_err(|source| WeightsError::Io { path: path.to_path_buf(), source })?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(format!("invalid JSON: {e}")))?;
-    let map = v.get("weight_map").and_then(|m| m.as_object()).ok_or_else(|| bad("no \"weight_map\" object".to_string()))?;
+    let bad = |msg: String| WeightsError::HfConfig {
+        path: path.to_path_buf(),
+        msg,
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| WeightsError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad(format!("invalid JSON: {e}")))?;
+    let map = v
+        .get("weight_map")
+        .and_then(|m| m.as_object())
+        .ok_or_else(|| bad("no \"weight_map\" object".to_string()))?;
     let mut out = HashMap::with_capacity(map.len());
     for (k, f) in map {
-        let f = f.as_str().ok_or_else(|| bad(format!("weight_map entry '{k}' is not a file name")))?;
+        let f = f
+            .as_str()
+            .ok_or_else(|| bad(format!("weight_map entry '{k}' is not a file name")))?;
         // Shard names must stay inside the folder.
         if f.contains('/') || f.contains('\\') || f == ".." {
-            return Err(bad(format!("weight_map entry '{k}' points outside the folder: {f}")));
+            return Err(bad(format!(
+                "weight_map entry '{k}' points outside the folder: {f}"
+            )));
         }
         out.insert(k.clone(), f.to_string());
     }
@@ -158,11 +190,15 @@ fn check_index(dir: &Path, seen: &HashMap<String, usize>, files: &[SafetensorsFi
         return Ok(());
     }
     for (name, file) in read_index(&index_path)? {
-        let found = seen.get(&name).map(|&fi| files[fi].path().file_name().and_then(|n| n.to_str()) == Some(file.as_str()));
+        let found = seen.get(&name).map(|&fi| {
+            files[fi].path().file_name().and_then(|n| n.to_str()) == Some(file.as_str())
+        });
         if found != Some(true) {
             return Err(WeightsError::Safetensors {
                 path: dir.join(&file),
-                msg: format!("tensor '{name}' is listed in {INDEX_FILE} but missing from this shard"),
+                msg: format!(
+                    "tensor '{name}' is listed in {INDEX_FILE} but missing from this shard"
+                ),
             });
         }
     }
@@ -172,14 +208,26 @@ fn check_index(dir: &Path, seen: &HashMap<String, usize>, files: &[SafetensorsFi
 fn to_f32(t: &Tensor) -> Vec<f32> {
     let d = t.data();
     match t.ty {
-        GgmlType::F16 => d.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-        GgmlType::BF16 => d.chunks_exact(2).map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-        _ => d.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+        GgmlType::F16 => d
+            .chunks_exact(2)
+            .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect(),
+        GgmlType::BF16 => d
+            .chunks_exact(2)
+            .map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect(),
+        _ => d
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
     }
 }
 
 fn norm_plus_one(t: &Tensor) -> Tensor {
-    let bytes: Vec<u8> = to_f32(t).into_iter().flat_map(|x| (x + 1.0).to_le_bytes()).collect();
+    let bytes: Vec<u8> = to_f32(t)
+        .into_iter()
+        .flat_map(|x| (x + 1.0).to_le_bytes())
+        .collect();
     Tensor::from_owned(t.name.clone(), GgmlType::F32, t.shape.clone(), bytes)
 }
 
@@ -188,12 +236,20 @@ fn permute_rows(t: &Tensor, n_heads: usize) -> Result<Tensor> {
     let n_rows = t.shape.last().copied().unwrap_or(1);
     let src = name_map::qk_permutation(n_rows, n_heads).ok_or_else(|| WeightsError::HfConfig {
         path: PathBuf::from("config.json"),
-        msg: format!("tensor '{}' has {n_rows} rows, which do not split into {n_heads} heads of even size", t.name),
+        msg: format!(
+            "tensor '{}' has {n_rows} rows, which do not split into {n_heads} heads of even size",
+            t.name
+        ),
     })?;
     let row = t.data().len() / n_rows.max(1);
     let mut out = Vec::with_capacity(t.data().len());
     for s in src {
         out.extend_from_slice(&t.data()[s * row..(s + 1) * row]);
     }
-    Ok(Tensor::from_owned(t.name.clone(), t.ty, t.shape.clone(), out))
+    Ok(Tensor::from_owned(
+        t.name.clone(),
+        t.ty,
+        t.shape.clone(),
+        out,
+    ))
 }

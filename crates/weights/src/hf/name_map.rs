@@ -18,7 +18,11 @@ fn has_sandwich_norms(model_type: &str) -> bool {
 
 /// Strip the wrappers multimodal checkpoints put around the language model.
 fn normalize(hf: &str) -> std::borrow::Cow<'_, str> {
-    for (prefix, with) in [("model.language_model.", "model."), ("language_model.model.", "model."), ("language_model.lm_head.", "lm_head.")] {
+    for (prefix, with) in [
+        ("model.language_model.", "model."),
+        ("language_model.model.", "model."),
+        ("language_model.lm_head.", "lm_head."),
+    ] {
         if let Some(rest) = hf.strip_prefix(prefix) {
             return format!("{with}{rest}").into();
         }
@@ -89,20 +93,54 @@ mod tests {
     #[test]
     fn llama_and_gemma3_names() {
         let m = |n, t| hf_to_gguf_name(n, t);
-        assert_eq!(m("model.layers.3.self_attn.q_proj.weight", "llama").as_deref(), Some("blk.3.attn_q.weight"));
-        assert_eq!(m("model.layers.0.self_attn.k_proj.bias", "qwen2").as_deref(), Some("blk.0.attn_k.bias"));
-        assert_eq!(m("model.layers.1.post_attention_layernorm.weight", "llama").as_deref(), Some("blk.1.ffn_norm.weight"));
         assert_eq!(
-            m("model.layers.1.post_attention_layernorm.weight", "gemma3_text").as_deref(),
+            m("model.layers.3.self_attn.q_proj.weight", "llama").as_deref(),
+            Some("blk.3.attn_q.weight")
+        );
+        assert_eq!(
+            m("model.layers.0.self_attn.k_proj.bias", "qwen2").as_deref(),
+            Some("blk.0.attn_k.bias")
+        );
+        assert_eq!(
+            m("model.layers.1.post_attention_layernorm.weight", "llama").as_deref(),
+            Some("blk.1.ffn_norm.weight")
+        );
+        assert_eq!(
+            m(
+                "model.layers.1.post_attention_layernorm.weight",
+                "gemma3_text"
+            )
+            .as_deref(),
             Some("blk.1.post_attention_norm.weight")
         );
-        assert_eq!(m("model.layers.1.pre_feedforward_layernorm.weight", "gemma3").as_deref(), Some("blk.1.ffn_norm.weight"));
-        assert_eq!(m("model.layers.1.post_feedforward_layernorm.weight", "gemma3").as_deref(), Some("blk.1.post_ffw_norm.weight"));
-        assert_eq!(m("model.layers.2.mlp.down_proj.weight", "mistral").as_deref(), Some("blk.2.ffn_down.weight"));
-        assert_eq!(m("model.embed_tokens.weight", "llama").as_deref(), Some("token_embd.weight"));
-        assert_eq!(m("model.language_model.norm.weight", "gemma3").as_deref(), Some("output_norm.weight"));
-        assert_eq!(m("lm_head.weight", "qwen2").as_deref(), Some("output.weight"));
-        assert_eq!(m("model.layers.2.self_attn.rotary_emb.inv_freq", "llama"), None);
+        assert_eq!(
+            m("model.layers.1.pre_feedforward_layernorm.weight", "gemma3").as_deref(),
+            Some("blk.1.ffn_norm.weight")
+        );
+        assert_eq!(
+            m("model.layers.1.post_feedforward_layernorm.weight", "gemma3").as_deref(),
+            Some("blk.1.post_ffw_norm.weight")
+        );
+        assert_eq!(
+            m("model.layers.2.mlp.down_proj.weight", "mistral").as_deref(),
+            Some("blk.2.ffn_down.weight")
+        );
+        assert_eq!(
+            m("model.embed_tokens.weight", "llama").as_deref(),
+            Some("token_embd.weight")
+        );
+        assert_eq!(
+            m("model.language_model.norm.weight", "gemma3").as_deref(),
+            Some("output_norm.weight")
+        );
+        assert_eq!(
+            m("lm_head.weight", "qwen2").as_deref(),
+            Some("output.weight")
+        );
+        assert_eq!(
+            m("model.layers.2.self_attn.rotary_emb.inv_freq", "llama"),
+            None
+        );
         assert_eq!(m("vision_tower.blocks.0.weight", "gemma3"), None);
     }
 

@@ -10,10 +10,14 @@ pub fn model_path() -> PathBuf {
     let path = match std::env::var_os("AGORA_TEST_MODEL") {
         Some(p) => PathBuf::from(p),
         None => {
-            let home = std::env::var_os("AGORA_HOME").map(PathBuf::from).unwrap_or_else(|| {
-                let user = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-                user.join(".cache").join("agora")
-            });
+            let home = std::env::var_os("AGORA_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    let user = std::env::var_os("HOME")
+                        .map(PathBuf::from)
+                        .unwrap_or_default();
+                    user.join(".cache").join("agora")
+                });
             home.join("models/gemma3-270m/gemma-3-270m-q4_k_m.gguf")
         }
     };
@@ -41,12 +45,16 @@ pub fn reference_metadata() -> serde_json::Value {
 
 /// Run `python3 scripts/<script> args...` and return stdout; a missing python or package fails clearly.
 pub fn python_script(script: &str, args: &[&std::ffi::OsStr]) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts").join(script);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts")
+        .join(script);
     let out = Command::new("python3")
         .arg(&path)
         .args(args)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run python3 ({e}); install Python 3, then `pip install gguf numpy`"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run python3 ({e}); install Python 3, then `pip install gguf numpy`")
+        });
     assert!(
         out.status.success(),
         "{} failed ({}): {}\nif packages are missing: pip install gguf numpy",
