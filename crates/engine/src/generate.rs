@@ -74,7 +74,12 @@ pub struct Session<'m> {
 
 impl<'m> Session<'m> {
     pub fn new(model: &'m dyn Model, pool: &'m ThreadPool, n_ctx: usize) -> Self {
-        let chunk = DEFAULT_CHUNK.min(n_ctx);
+        Self::with_chunk(model, pool, n_ctx, DEFAULT_CHUNK)
+    }
+
+    /// `chunk`: the most prompt tokens per forward call (also sizes the sliding-window rings).
+    pub fn with_chunk(model: &'m dyn Model, pool: &'m ThreadPool, n_ctx: usize, chunk: usize) -> Self {
+        let chunk = chunk.clamp(1, n_ctx.max(1));
         Self {
             model,
             ctx: ForwardCtx::new(pool),

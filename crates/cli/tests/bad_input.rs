@@ -1,0 +1,69 @@
+//! The `agora` binary on bad input: a one-line error that names the problem, a non-zero exit,
+//! never a panic.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use weights::gguf::GgufWriter;
+
+fn agora(args: &[&str], home: &Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_agora")).args(args).env("AGORA_HOME", home).output().expect("run agora");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "agora {args:?} panicked: {stderr}");
+    (out.status.success(), stderr)
+}
+
+fn tiny(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(name)
+}
+
+#[test]
+fn truncated_and_foreign_files_are_named_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = std::fs::read(tiny("tiny-llama/model-f32.gguf")).unwrap();
+    let cut = dir.path().join("cut.gguf");
+    std::fs::write(&cut, &real[..real.len() / 2]).unwrap();
+    let (ok, err) = agora(&["run", cut.to_str().unwrap(), "hi"], dir.path());
+    assert!(!ok && err.contains("truncated"), "{err}");
+    let text = dir.path().join("notes.gguf");
+    std::fs::write(&text, b"this is not a model at all").unwrap();
+    let (ok, err) = agora(&["info", text.to_str().unwrap()], dir.path());
+    assert!(!ok && err.contains("not a GGUF file"), "{err}");
+    let (ok, err) = agora(&["run", dir.path().join("missing.gguf").to_str().unwrap(), "hi"], dir.path());
+    assert!(!ok && err.starts_with("error:"), "{err}");
+}
+
+#[test]
+fn unknown_architecture_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mystery.gguf");
+    let mut w = GgufWriter::new();
+    w.set("general.architecture", "mystery9");
+    w.write(&path).unwrap();
+    let (ok, err) = agora(&["run", path.to_str().unwrap(), "hi"], dir.path());
+    assert!(!ok && err.contains("unknown model architecture 'mystery9'"), "{err}");
+}
+
+#[test]
+fn context_overflow_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny("tiny-llama/model-f32.gguf");
+    let prompt = "once upon a time ".repeat(20);
+    let (ok, err) = agora(&["run", model.to_str().unwrap(), "--ctx", "16", &prompt], dir.path());
+    assert!(!ok && err.contains("--ctx"), "{err}");
+}
+
+#[test]
+fn run_streams_and_reports_json_on_a_tiny_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny("tiny-llama/model-f32.gguf");
+    let out = Command::new(env!("CARGO_BIN_EXE_agora"))
+        .args(["run", model.to_str().unwrap(), "-n", "5", "--temp", "0", "--json", "Once upon a time"])
+        .env("AGORA_HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["tokens"].as_array().unwrap().len(), 5);
+    assert!(v["timings"]["generate_seconds"].as_f64().is_some());
+}
