@@ -1,22 +1,9 @@
 //! `llama-perplexity -c 512` on GPL-3 + Apache-2.0 gives PPL 13.2312 for the reference model;
 //! ours must land within 0.5% of it.
 
-use std::path::PathBuf;
-
 use engine::LoadedModel;
 use kernels::pool::ThreadPool;
 
-fn model_path() -> PathBuf {
-    if let Ok(p) = std::env::var("AGORA_TEST_MODEL") {
-        return PathBuf::from(p);
-    }
-    store::Store::open_default()
-        .ok()
-        .and_then(|s| s.resolve(store::DEFAULT_MODEL).ok())
-        .map(|r| r.path)
-        .filter(|p| p.exists())
-        .unwrap_or_else(|| panic!("the test model is missing: run `agora pull gemma3-270m` first (or set AGORA_TEST_MODEL)"))
-}
 
 #[test]
 fn perplexity_on_licenses_matches_llama_cpp() {
@@ -24,7 +11,7 @@ fn perplexity_on_licenses_matches_llama_cpp() {
     for f in ["/usr/share/common-licenses/GPL-3", "/usr/share/common-licenses/Apache-2.0"] {
         text += &std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{f} is needed (Debian base-files): {e}"));
     }
-    let lm = LoadedModel::open(&model_path()).expect("load model");
+    let lm = LoadedModel::open(&store::test_model_path()).expect("load model");
     let tokens = lm.tokenizer.encode(&text, true, false).expect("tokenize");
     assert_eq!(tokens.len(), 1 + 9883, "token count (BOS + 9,883 text tokens) differs from llama.cpp's");
     let pool = ThreadPool::new(2);

@@ -2,10 +2,12 @@
 //! embed -> blocks -> final norm -> output head. Architectures supply the block.
 
 use kernels::pool::ThreadPool;
+use weights::names::{tn, TensorName};
+use weights::Tensor;
 
 use crate::layers::{Embedding, Linear, RmsNorm};
 use crate::model::{sized, Scratch};
-use crate::{ForwardCtx, KvAccess, LayerKvMut, LogitsWanted, ModelConfig, ModelError};
+use crate::{ForwardCtx, KvAccess, LayerKvMut, LogitsWanted, ModelConfig, ModelError, WeightSource};
 
 /// One transformer layer: reads and updates the residual stream `s.x` ([n, n_embd]).
 pub trait Block: Send + Sync {
@@ -57,6 +59,15 @@ impl<B: Block> Decoder<B> {
         out.resize(rows * self.config.n_vocab, 0.0);
         self.output.forward(pool, h, rows, out);
         Ok(())
+    }
+}
+
+/// The output projection: `output.weight` when the file has one, else the embeddings (tied).
+pub fn output_head(src: &WeightSource, embd: &Tensor, n_embd: usize, n_vocab: usize) -> Result<Linear, ModelError> {
+    let name = tn(TensorName::Output, None);
+    match src.has_tensor(&name) {
+        true => Linear::new(src.tensor(&name)?, n_embd, n_vocab),
+        false => Linear::new(embd.clone(), n_embd, n_vocab),
     }
 }
 

@@ -26,6 +26,7 @@ mod spec;
 mod stage;
 mod store;
 mod wheel;
+mod test_model;
 
 pub use alias::{find_alias, Alias, ALIASES};
 pub use card::license_from_card;
@@ -37,6 +38,7 @@ pub use name::validate_name;
 pub use pip::python;
 pub use spec::Spec;
 pub use store::{ModelEntry, PullOptions, ResolvedModel, Store};
+pub use test_model::test_model_path;
 
 /// The model `agora run` uses when none is named.
 pub const DEFAULT_MODEL: &str = "gemma3-270m";

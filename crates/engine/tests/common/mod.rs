@@ -1,18 +1,11 @@
 //! Locating the real model and the llama.cpp reference data for tests.
+#![allow(dead_code)] // each test binary uses a different subset
 
 use std::path::PathBuf;
 
-/// `AGORA_TEST_MODEL`, else the default model in the store. Panics (never skips) when absent.
+/// The real model: see `store::test_model_path`.
 pub fn model_path() -> PathBuf {
-    if let Ok(p) = std::env::var("AGORA_TEST_MODEL") {
-        return PathBuf::from(p);
-    }
-    let found = store::Store::open_default()
-        .ok()
-        .and_then(|s| s.resolve(store::DEFAULT_MODEL).ok())
-        .map(|r| r.path)
-        .filter(|p| p.exists());
-    found.unwrap_or_else(|| panic!("the test model is missing: run `agora pull gemma3-270m` first (or set AGORA_TEST_MODEL)"))
+    store::test_model_path()
 }
 
 pub fn reference(name: &str) -> serde_json::Value {

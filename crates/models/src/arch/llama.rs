@@ -12,7 +12,7 @@ use weights::gguf::Metadata;
 use weights::hf::HfConfig;
 use weights::names::{tn, TensorName as T};
 
-use crate::decoder::{add_residual, Block, Decoder};
+use crate::decoder::{add_residual, output_head, Block, Decoder};
 use crate::layers::{Activation, Embedding, GatedMlp, Linear, RmsNorm, Rope, RopeStyle, SelfAttention};
 use crate::model::{required, sized, Scratch};
 use crate::{LayerKvMut, ModelConfig, ModelError, WeightSource};
@@ -173,10 +173,7 @@ pub fn load(src: &WeightSource, arch: &str) -> Result<Decoder<LlamaLayer>, Model
             },
         });
     }
-    let output = match src.has_tensor(&tn(T::Output, None)) {
-        true => Linear::new(src.tensor(&tn(T::Output, None))?, d, n_vocab)?,
-        false => Linear::new(embd.clone(), d, n_vocab)?,
-    };
+    let output = output_head(src, &embd, d, n_vocab)?;
     let config = ModelConfig {
         arch: arch.to_string(),
         n_vocab,

@@ -4,29 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The real Gemma 3 270M GGUF: `AGORA_TEST_MODEL`, else `$AGORA_HOME/models/gemma3-270m/...`.
-/// Missing is a failure, never a skip.
+/// The real model: see `store::test_model_path`.
 pub fn model_path() -> PathBuf {
-    let path = match std::env::var_os("AGORA_TEST_MODEL") {
-        Some(p) => PathBuf::from(p),
-        None => {
-            let home = std::env::var_os("AGORA_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    let user = std::env::var_os("HOME")
-                        .map(PathBuf::from)
-                        .unwrap_or_default();
-                    user.join(".cache").join("agora")
-                });
-            home.join("models/gemma3-270m/gemma-3-270m-q4_k_m.gguf")
-        }
-    };
-    assert!(
-        path.is_file(),
-        "test model not found at {}: run `agora pull gemma3-270m` first (or set AGORA_TEST_MODEL)",
-        path.display()
-    );
-    path
+    store::test_model_path()
 }
 
 /// `shared/reference/gemma-3-270m-q4_k_m/model_metadata.json`, next to the repository.
