@@ -27,18 +27,7 @@ pub struct SafetensorsFile {
 
 impl SafetensorsFile {
     pub fn open(path: &Path) -> Result<Self> {
-        let io = |source| WeightsError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = std::fs::File::open(path).map_err(io)?;
-        let len = file.metadata().map_err(io)?.len();
-        let backing = if len == 0 {
-            Backing::Owned(Vec::new())
-        } else {
-            // SAFETY: read-only map; we rely on the file not being rewritten while open, as every mmap loader does.
-            Backing::Mmap(unsafe { memmap2::Mmap::map(&file) }.map_err(io)?)
-        };
+        let backing = Backing::map_file(path)?;
         Self::from_backing(Arc::new(backing), path.to_path_buf())
     }
 

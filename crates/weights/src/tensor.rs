@@ -12,6 +12,18 @@ pub(crate) enum Backing {
 }
 
 impl Backing {
+    /// Maps a file read-only (an empty file becomes an empty buffer: it cannot be mapped everywhere).
+    pub(crate) fn map_file(path: &std::path::Path) -> crate::error::Result<Backing> {
+        let io = |source| crate::WeightsError::Io { path: path.to_path_buf(), source };
+        let file = std::fs::File::open(path).map_err(io)?;
+        if file.metadata().map_err(io)?.len() == 0 {
+            return Ok(Backing::Owned(Vec::new()));
+        }
+        // SAFETY: the map is read-only. Like every mmap loader, we rely on the file not being
+        // truncated or rewritten while it is open (our writers replace files by rename).
+        Ok(Backing::Mmap(unsafe { memmap2::Mmap::map(&file) }.map_err(io)?))
+    }
+
     pub(crate) fn bytes(&self) -> &[u8] {
         match self {
             Backing::Mmap(m) => m,

@@ -49,20 +49,7 @@ pub struct GgufFile {
 impl GgufFile {
     /// Map the file and parse its header. Tensor data is not read until used.
     pub fn open(path: &Path) -> Result<GgufFile> {
-        let io = |source| WeightsError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = std::fs::File::open(path).map_err(io)?;
-        let len = file.metadata().map_err(io)?.len();
-        // An empty file cannot be mapped on every platform; it is not a GGUF either way.
-        let backing = if len == 0 {
-            Backing::Owned(Vec::new())
-        } else {
-            // SAFETY: the map is read-only. Like every mmap loader, we rely on the file not being
-            // truncated or rewritten while it is open (the GGUF writer replaces files by rename).
-            Backing::Mmap(unsafe { memmap2::Mmap::map(&file) }.map_err(io)?)
-        };
+        let backing = Backing::map_file(path)?;
         Self::from_backing(Arc::new(backing), path.display().to_string())
     }
 
