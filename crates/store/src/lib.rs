@@ -37,7 +37,7 @@ pub use manifest::{FileEntry, Format, Manifest, MANIFEST_FILE};
 pub use name::validate_name;
 pub use pip::python;
 pub use spec::Spec;
-pub use store::{ModelEntry, PullOptions, ResolvedModel, Store};
+pub use store::{ModelEntry, PullOptions, PullReport, ResolvedModel, Store};
 pub use test_model::test_model_path;
 
 /// The model `agora run` uses when none is named.

