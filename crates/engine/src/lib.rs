@@ -5,6 +5,8 @@ pub mod stop;
 pub mod kv;
 pub mod generate;
 pub mod load;
+pub mod logprob;
+pub mod batch;
 mod error;
 
 pub use error::EngineError;
