@@ -31,6 +31,50 @@ pub enum Command {
     Perplexity(PerplexityArgs),
     /// Prefill and decode speed, like llama-bench
     Bench(BenchArgs),
+    /// Serve a model over the OpenAI-compatible HTTP API (continuous batching)
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Model name, alias or path (default: the default model, pulled on first use)
+    pub model: Option<String>,
+    /// Address to listen on (use 0.0.0.0 to accept other machines)
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port (0 picks a free one; the chosen address is printed)
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Context per sequence in tokens (prompt + completion)
+    #[arg(long, short = 'c', default_value_t = 4096)]
+    pub ctx: usize,
+    /// Sequences decoded together in one batch
+    #[arg(long, short = 'p', default_value_t = 4)]
+    pub parallel: usize,
+    /// Requests allowed to wait for a free sequence slot; more get 429
+    #[arg(long, default_value_t = 64)]
+    pub queue: usize,
+    /// Tokens per scheduler step (decode rows plus prompt chunks)
+    #[arg(long, default_value_t = 512)]
+    pub step_tokens: usize,
+    /// Threads (default: all cores)
+    #[arg(long, short = 't')]
+    pub threads: Option<usize>,
+    /// Require this bearer token (repeatable)
+    #[arg(long = "api-key")]
+    pub api_keys: Vec<String>,
+    /// Read bearer tokens from a file, one per line
+    #[arg(long)]
+    pub api_key_file: Option<PathBuf>,
+    /// Allow browser requests from this origin (repeatable; * for any)
+    #[arg(long = "cors-origin")]
+    pub cors_origins: Vec<String>,
+    /// Largest request body in bytes
+    #[arg(long, default_value_t = 8 << 20)]
+    pub max_body: usize,
+    /// The model id clients send (default: the store name or file stem)
+    #[arg(long)]
+    pub model_id: Option<String>,
 }
 
 #[derive(Args, Debug)]

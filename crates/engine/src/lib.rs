@@ -7,6 +7,7 @@ pub mod generate;
 pub mod load;
 pub mod logprob;
 pub mod batch;
+pub mod constrain;
 mod error;
 
 pub use error::EngineError;

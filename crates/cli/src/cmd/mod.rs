@@ -5,6 +5,7 @@ mod chat;
 mod info;
 mod perplexity;
 mod run;
+mod serve;
 mod store;
 mod tokenize;
 
@@ -23,6 +24,7 @@ pub fn dispatch(cmd: Command) -> Result<()> {
         Command::Tokenize(a) => tokenize::run(&a),
         Command::Perplexity(a) => perplexity::run(&a),
         Command::Bench(a) => bench::run(&a),
+        Command::Serve(a) => serve::run(&a),
     }
 }
 

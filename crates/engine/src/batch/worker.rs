@@ -123,6 +123,9 @@ pub(crate) fn run(lm: &LoadedModel, cfg: &SchedulerConfig, rx: Receiver<Msg>, st
             row += rows;
             if let Outcome::Done = s.after_forward(n, want, out, nv, tok, stats) {
                 keep[i] = false;
+                if s.job.sink.is_closed() {
+                    stats.requests_cancelled.fetch_add(1, Relaxed);
+                }
             }
         }
         let mut i = 0;

@@ -1,0 +1,5 @@
+//! OpenAI wire types: exactly what goes over HTTP, nothing engine-specific.
+
+pub mod chat;
+pub mod common;
+pub mod completions;
