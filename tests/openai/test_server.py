@@ -235,3 +235,20 @@ def test_disconnect_cancels_and_frees_the_cache(client):
     assert m["agora_requests_cancelled_total"] >= 1
     assert m["agora_generated_tokens_total"] > 0
     assert m['agora_time_to_first_token_seconds_bucket{le="+Inf"}'] >= 1
+
+
+def test_embeddings_are_normalized_and_deterministic(client):
+    texts = ["The cat sat on the mat.", "Stock prices fell sharply today.", "The cat sat on the mat."]
+    r = client.embeddings.create(model=MODEL, input=texts)  # the SDK asks for base64 and decodes it
+    vecs = [d.embedding for d in r.data]
+    assert [d.index for d in r.data] == [0, 1, 2]
+    assert len(vecs[0]) == 640  # Gemma 3 270M hidden size
+    for v in vecs:
+        assert abs(sum(x * x for x in v) - 1.0) < 1e-4
+    assert vecs[0] == vecs[2]
+    assert vecs[0] != vecs[1]
+    assert r.usage.prompt_tokens > 0
+    raw = httpx.post(BASE + "/embeddings", headers={"Authorization": f"Bearer {KEY}"},
+                     json={"model": MODEL, "input": texts[0], "encoding_format": "float"}).json()
+    floats = raw["data"][0]["embedding"]
+    assert max(abs(a - b) for a, b in zip(floats, vecs[0])) < 1e-6

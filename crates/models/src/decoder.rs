@@ -7,7 +7,7 @@ use weights::Tensor;
 
 use crate::layers::{Embedding, Linear, RmsNorm};
 use crate::model::{sized, Scratch};
-use crate::{ForwardCtx, ModelConfig, ModelError, SeqInput, SeqRows, WeightSource};
+use crate::{ForwardCtx, LogitsWanted, ModelConfig, ModelError, SeqInput, SeqRows, WeightSource};
 
 /// One transformer layer: reads and updates the residual stream `s.x` ([n, n_embd]), whose rows
 /// belong to the sequences in `seqs`.
@@ -42,6 +42,10 @@ impl<B: Block> Decoder<B> {
                 return Err(ModelError::ContextOverflow { pos: end, n_ctx: q.kv.n_ctx() });
             }
         }
+        let hidden = seqs.iter().any(|q| q.want == LogitsWanted::Hidden);
+        if hidden && seqs.iter().any(|q| q.want != LogitsWanted::Hidden) {
+            return Err(ModelError::Config("a batch cannot mix hidden-state and logits outputs".into()));
+        }
         let d = self.config.n_embd;
         let pool = ctx.pool;
         let s = &mut ctx.scratch;
@@ -74,6 +78,11 @@ impl<B: Block> Decoder<B> {
         }
         let wanted = h.len() / d;
         if wanted == 0 {
+            return Ok(());
+        }
+        if hidden {
+            out.resize(wanted * d, 0.0);
+            self.out_norm.forward(h, out);
             return Ok(());
         }
         let normed = sized(&mut s.att, wanted * d);

@@ -36,6 +36,9 @@ pub enum LogitsWanted {
     From(usize),
     /// No logits (prefill chunks before the last).
     None,
+    /// Instead of logits, every token's final normalized hidden state, `[n, n_embd]`
+    /// (embeddings). A batch either wants this for all its sequences or for none.
+    Hidden,
 }
 
 /// Thread pool plus reusable buffers, so a decode step allocates nothing after warm-up.
@@ -94,7 +97,7 @@ impl LogitsWanted {
         match self {
             LogitsWanted::None => n,
             LogitsWanted::Last => n.saturating_sub(1),
-            LogitsWanted::All => 0,
+            LogitsWanted::All | LogitsWanted::Hidden => 0,
             LogitsWanted::From(i) => i.min(n.saturating_sub(1)),
         }
     }

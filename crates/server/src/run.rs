@@ -24,12 +24,19 @@ impl Sink for Tagged {
 
 pub type Events = UnboundedReceiver<(usize, Event)>;
 
+/// Queues an embedding per input (index `i` = `inputs[i]`).
+pub fn submit_embeddings(st: &AppState, inputs: Vec<Vec<u32>>) -> Result<Events, ApiError> {
+    let (tx, rx) = unbounded_channel();
+    let parts = inputs.into_iter().enumerate().map(|(index, ids)| (ids, Box::new(Tagged { index, tx: tx.clone() }) as Box<dyn Sink>)).collect();
+    st.scheduler.submit_embeddings(parts)?;
+    Ok(rx)
+}
+
 /// Queues every request (choice `i` = `requests[i]`); all or nothing from the caller's view.
 pub fn submit_all(st: &AppState, requests: Vec<Request>) -> Result<Events, ApiError> {
     let (tx, rx) = unbounded_channel();
-    for (index, req) in requests.into_iter().enumerate() {
-        st.scheduler.submit(req, Box::new(Tagged { index, tx: tx.clone() }))?;
-    }
+    let parts = requests.into_iter().enumerate().map(|(index, req)| (req, Box::new(Tagged { index, tx: tx.clone() }) as Box<dyn Sink>)).collect();
+    st.scheduler.submit_group(parts)?;
     Ok(rx)
 }
 
@@ -40,6 +47,7 @@ pub struct ChoiceResult {
     pub text: String,
     pub logprobs: Vec<engine::logprob::TokenLogprob>,
     pub prompt_logprobs: Vec<engine::logprob::TokenLogprob>,
+    pub embedding: Vec<f32>,
     pub done: Option<engine::batch::Finished>,
 }
 
@@ -54,6 +62,7 @@ pub async fn collect(mut rx: Events, n: usize) -> Result<Vec<ChoiceResult>, ApiE
         let c = &mut out[i];
         match ev {
             Event::PromptLogprobs(v) => c.prompt_logprobs = v,
+            Event::Embedding(v) => c.embedding = v,
             Event::Token { id, text, logprob } => {
                 c.ids.push(id);
                 c.text.push_str(&text);

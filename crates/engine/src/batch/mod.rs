@@ -76,26 +76,52 @@ impl Scheduler {
 
     /// Queues `req`; its events go to `sink`. Checks what can be checked without the worker.
     pub fn submit(&self, req: Request, sink: Box<dyn Sink>) -> Result<(), SubmitError> {
-        if req.prompt.is_empty() {
-            return Err(SubmitError::EmptyPrompt);
+        self.submit_group(vec![(req, sink)])
+    }
+
+    /// Queues the parts of one client request (its `n` choices or several prompts) together:
+    /// all are checked first, and the queue limit applies to the group as a whole (it is
+    /// admitted while the queue is not full), so a request is never half-queued.
+    pub fn submit_group(&self, parts: Vec<(Request, Box<dyn Sink>)>) -> Result<(), SubmitError> {
+        self.enqueue(parts, false)
+    }
+
+    /// Queues embeddings of `inputs`: each sink gets one `Event::Embedding`, then `Done`.
+    pub fn submit_embeddings(&self, inputs: Vec<(Vec<u32>, Box<dyn Sink>)>) -> Result<(), SubmitError> {
+        let params = crate::sampler::SamplingParams { max_tokens: Some(0), ..crate::sampler::SamplingParams::greedy() };
+        let parts = inputs
+            .into_iter()
+            .map(|(prompt, sink)| (Request { prompt, params: params.clone(), logprobs: None, prompt_logprobs: false, constraint: None }, sink))
+            .collect();
+        self.enqueue(parts, true)
+    }
+
+    fn enqueue(&self, parts: Vec<(Request, Box<dyn Sink>)>, embed: bool) -> Result<(), SubmitError> {
+        for (req, _) in &parts {
+            if req.prompt.is_empty() {
+                return Err(SubmitError::EmptyPrompt);
+            }
+            if req.prompt.len() >= self.config.n_ctx {
+                return Err(SubmitError::PromptTooLong { n_prompt: req.prompt.len(), n_ctx: self.config.n_ctx });
+            }
+            // max_tokens 0 is fine here: the request only scores its prompt (lm-eval's loglikelihood).
+            let mut check = req.params.clone();
+            if check.max_tokens == Some(0) {
+                check.max_tokens = None;
+            }
+            check.validate()?;
         }
-        if req.prompt.len() >= self.config.n_ctx {
-            return Err(SubmitError::PromptTooLong { n_prompt: req.prompt.len(), n_ctx: self.config.n_ctx });
-        }
-        // max_tokens 0 is fine here: the request only scores its prompt (lm-eval's loglikelihood).
-        let mut check = req.params.clone();
-        if check.max_tokens == Some(0) {
-            check.max_tokens = None;
-        }
-        check.validate()?;
+        let guard = self.tx.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = guard.as_ref().ok_or(SubmitError::ShuttingDown)?;
         let queued = self.stats.queued.load(Relaxed);
         if queued >= self.config.max_queue {
             return Err(SubmitError::QueueFull { queued, limit: self.config.max_queue });
         }
-        let guard = self.tx.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = guard.as_ref().ok_or(SubmitError::ShuttingDown)?;
-        self.stats.queued.fetch_add(1, Relaxed);
-        tx.send(Msg::Job(Job { req, sink, queued_at: Instant::now() })).map_err(|_| SubmitError::ShuttingDown)
+        for (req, sink) in parts {
+            self.stats.queued.fetch_add(1, Relaxed);
+            tx.send(Msg::Job(Job { req, sink, embed, queued_at: Instant::now() })).map_err(|_| SubmitError::ShuttingDown)?;
+        }
+        Ok(())
     }
 
     /// Stops taking requests, lets the running and queued ones finish, and waits for the worker.

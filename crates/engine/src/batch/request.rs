@@ -36,6 +36,8 @@ pub enum Event {
     /// A generated token; `text` is what became safe to show (may be empty while a stop string
     /// or a multi-byte character is pending).
     Token { id: u32, text: String, logprob: Option<TokenLogprob> },
+    /// The mean of the prompt's final hidden states, L2-normalized (embedding requests).
+    Embedding(Vec<f32>),
     Done(Finished),
     Failed(String),
 }
@@ -82,6 +84,8 @@ pub enum SubmitError {
 
 pub(crate) struct Job {
     pub req: Request,
+    /// Compute an embedding of the prompt instead of generating.
+    pub embed: bool,
     pub sink: Box<dyn Sink>,
     pub queued_at: Instant,
 }

@@ -49,6 +49,10 @@ pub(crate) fn run(lm: &LoadedModel, cfg: &SchedulerConfig, rx: Receiver<Msg>, st
                 stats.requests_cancelled.fetch_add(1, Relaxed);
                 continue;
             }
+            if job.embed {
+                embed(model, &mut ctx, &job, &mut logits, stats);
+                continue;
+            }
             match Slot::new(job, model, tok, cfg.n_ctx, chunk) {
                 Ok(s) => slots.push(s),
                 Err((job, e)) => {
@@ -134,6 +138,34 @@ pub(crate) fn run(lm: &LoadedModel, cfg: &SchedulerConfig, rx: Receiver<Msg>, st
             keep[i - 1]
         });
         publish(stats, &slots, bytes_per_pos, cfg.n_ctx);
+    }
+}
+
+/// Runs one embedding request on its own (hidden states cannot share a pass with logits).
+fn embed(model: &dyn models::Model, ctx: &mut ForwardCtx, job: &Job, out: &mut Vec<f32>, stats: &Stats) {
+    let tokens = &job.req.prompt;
+    let mut kv = crate::KvCache::new(model.config(), tokens.len() + 1, tokens.len());
+    let t0 = Instant::now();
+    let r = model.forward(ctx, tokens, 0, &mut kv, LogitsWanted::Hidden, out);
+    stats.busy_micros.fetch_add(t0.elapsed().as_micros() as u64, Relaxed);
+    if let Err(e) = r {
+        stats.requests_failed.fetch_add(1, Relaxed);
+        job.sink.send(Event::Failed(e.to_string()));
+        return;
+    }
+    let d = model.config().n_embd;
+    let mut v = vec![0.0f32; d];
+    for row in out.chunks_exact(d) {
+        kernels::ops::add_assign(&mut v, row);
+    }
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    stats.prompt_tokens_total.fetch_add(tokens.len() as u64, Relaxed);
+    if job.sink.send(Event::Embedding(v)) {
+        let done = super::Finished { reason: crate::StopReason::MaxTokens, tail: String::new(), prompt_tokens: tokens.len(), completion_tokens: 0 };
+        job.sink.send(Event::Done(done));
     }
 }
 

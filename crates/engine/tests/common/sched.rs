@@ -46,6 +46,7 @@ pub fn collect(rx: Receiver<Event>) -> Collected {
                 return c;
             }
             Event::Failed(e) => panic!("request failed: {e}"),
+            Event::Embedding(_) => panic!("an embedding for a generation request"),
         }
     }
     panic!("the scheduler dropped the request without a Done event")

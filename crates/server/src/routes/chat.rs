@@ -168,7 +168,7 @@ impl Renderer for ChatStream {
                 out.push(self.chunk(vec![fin], None));
                 out
             }
-            Event::PromptLogprobs(_) | Event::Failed(_) => vec![],
+            Event::PromptLogprobs(_) | Event::Embedding(_) | Event::Failed(_) => vec![],
         }
     }
 

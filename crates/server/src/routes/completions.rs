@@ -190,7 +190,7 @@ impl Renderer for CompletionStream {
                 self.usage.add(0, d.completion_tokens);
                 vec![self.chunk(index, d.tail, None, Some(finish_reason(d.reason)))]
             }
-            Event::PromptLogprobs(_) | Event::Failed(_) => vec![],
+            Event::PromptLogprobs(_) | Event::Embedding(_) | Event::Failed(_) => vec![],
         }
     }
 

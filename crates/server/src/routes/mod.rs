@@ -3,6 +3,7 @@
 mod auth;
 mod chat;
 mod completions;
+mod embeddings;
 mod health;
 mod metrics;
 mod models;
@@ -20,6 +21,7 @@ pub fn router(st: Shared) -> Router {
     let v1 = Router::new()
         .route("/v1/chat/completions", post(chat::handle))
         .route("/v1/completions", post(completions::handle))
+        .route("/v1/embeddings", post(embeddings::handle))
         .route("/v1/models", get(models::list))
         .route("/v1/models/{id}", get(models::get))
         .layer(axum::middleware::from_fn_with_state(st.clone(), auth::require_key));
