@@ -33,6 +33,23 @@ pub enum Command {
     Bench(BenchArgs),
     /// Serve a model over the OpenAI-compatible HTTP API (continuous batching)
     Serve(ServeArgs),
+    /// Score a model on multiple-choice tasks (lm-evaluation-harness task folders)
+    Eval(EvalArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Model name, alias or path (default: the default model)
+    pub model: Option<String>,
+    /// Task folders (task.yaml + examples), comma-separated or repeated
+    #[arg(long, required = true, value_delimiter = ',')]
+    pub tasks: Vec<PathBuf>,
+    /// Threads (default: all cores)
+    #[arg(long, short = 't')]
+    pub threads: Option<usize>,
+    /// Machine-readable output with every choice's log-likelihood
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

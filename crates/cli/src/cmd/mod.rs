@@ -2,6 +2,7 @@
 
 mod bench;
 mod chat;
+mod eval;
 mod info;
 mod perplexity;
 mod run;
@@ -25,6 +26,7 @@ pub fn dispatch(cmd: Command) -> Result<()> {
         Command::Perplexity(a) => perplexity::run(&a),
         Command::Bench(a) => bench::run(&a),
         Command::Serve(a) => serve::run(&a),
+        Command::Eval(a) => eval::run(&a),
     }
 }
 

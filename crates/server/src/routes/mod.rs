@@ -7,6 +7,7 @@ mod embeddings;
 mod health;
 mod metrics;
 mod models;
+mod tokenize;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, Method, Uri};
@@ -24,6 +25,9 @@ pub fn router(st: Shared) -> Router {
         .route("/v1/embeddings", post(embeddings::handle))
         .route("/v1/models", get(models::list))
         .route("/v1/models/{id}", get(models::get))
+        .route("/tokenize", post(tokenize::tokenize))
+        .route("/detokenize", post(tokenize::detokenize))
+        .route("/tokenizer_info", get(tokenize::info))
         .layer(axum::middleware::from_fn_with_state(st.clone(), auth::require_key));
     let mut app = Router::new()
         .merge(v1)
