@@ -91,7 +91,7 @@ impl Scheduler {
         let params = crate::sampler::SamplingParams { max_tokens: Some(0), ..crate::sampler::SamplingParams::greedy() };
         let parts = inputs
             .into_iter()
-            .map(|(prompt, sink)| (Request { prompt, params: params.clone(), logprobs: None, prompt_logprobs: false, constraint: None }, sink))
+            .map(|(prompt, sink)| (Request { prompt, params: params.clone(), logprobs: None, prompt_logprobs: false, constraint: None, ignore_eos: false }, sink))
             .collect();
         self.enqueue(parts, true)
     }

@@ -16,6 +16,8 @@ pub struct Request {
     pub prompt_logprobs: bool,
     /// Optional constraint on the output text (structured output).
     pub constraint: Option<Box<dyn TextConstraint>>,
+    /// Never end on an end-of-generation token (benchmarks: a fixed number of tokens).
+    pub ignore_eos: bool,
 }
 
 /// Limits generated text to a language (e.g. JSON matching a schema). The scheduler asks before

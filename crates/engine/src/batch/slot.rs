@@ -162,6 +162,14 @@ impl<'t> Slot<'t> {
     /// Samples a token the constraint allows; `None` when the constrained text is complete and
     /// nothing may follow it.
     fn pick(&mut self, row: &[f32], tok: &Tokenizer) -> Result<Option<u32>, String> {
+        if self.job.req.ignore_eos && self.job.req.constraint.is_none() {
+            self.masked.clear();
+            self.masked.extend_from_slice(row);
+            for &e in tok.eog_ids() {
+                self.masked[e as usize] = f32::NEG_INFINITY;
+            }
+            return self.sampler.sample(&self.masked).map(Some).map_err(|e| e.to_string());
+        }
         let Some(c) = self.job.req.constraint.as_ref() else {
             return self.sampler.sample(row).map(Some).map_err(|e| e.to_string());
         };

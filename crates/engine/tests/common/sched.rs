@@ -21,6 +21,7 @@ pub fn greedy(prompt: Vec<u32>, max_tokens: usize) -> Request {
         logprobs: None,
         prompt_logprobs: false,
         constraint: None,
+        ignore_eos: false,
     }
 }
 

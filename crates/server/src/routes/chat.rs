@@ -34,7 +34,7 @@ pub async fn handle(State(st): State<Shared>, body: Result<Bytes, BytesRejection
     let k = top_logprobs("top_logprobs", req.top_logprobs)?;
     let schema = response_schema(req.response_format.as_ref())?;
     let make = || schema.clone().map(|s| Box::new(JsonConstraint::new(s)) as Box<dyn TextConstraint>);
-    let base = Request { prompt: ids.clone(), params, logprobs: req.logprobs.then_some(k), prompt_logprobs: false, constraint: None };
+    let base = Request { prompt: ids.clone(), params, logprobs: req.logprobs.then_some(k), prompt_logprobs: false, constraint: None, ignore_eos: req.sampling.ignore_eos };
     let rx = submit_all(&st, fan_out(base, n, make))?;
     let id = new_id("chatcmpl");
     if req.stream {

@@ -54,6 +54,9 @@ pub struct SamplingFields {
     pub top_k: Option<usize>,
     pub min_p: Option<f32>,
     pub repeat_penalty: Option<f32>,
+    /// Keep generating past end-of-generation tokens (llama-server's extension; benchmarks).
+    #[serde(default)]
+    pub ignore_eos: bool,
 }
 
 /// `response_format`: plain text, any JSON object, or JSON matching a schema.
