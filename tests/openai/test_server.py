@@ -1,7 +1,7 @@
 """The official `openai` Python SDK against a running `agora serve`.
 
 Started by crates/cli/tests/openai_sdk.rs with: --ctx 512 --parallel 2 --queue 2 --max-body 65536
---api-key test-key. AGORA_BASE_URL and AGORA_MODEL_ID name the server.
+--api-key test-key --cors-origin http://example.com. AGORA_BASE_URL and AGORA_MODEL_ID name the server.
 """
 
 import json
@@ -252,3 +252,13 @@ def test_embeddings_are_normalized_and_deterministic(client):
                      json={"model": MODEL, "input": texts[0], "encoding_format": "float"}).json()
     floats = raw["data"][0]["embedding"]
     assert max(abs(a - b) for a, b in zip(floats, vecs[0])) < 1e-6
+
+
+def test_cors_allows_the_configured_origin_only():
+    pre = {"Origin": "http://example.com", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type"}
+    r = httpx.options(BASE + "/chat/completions", headers=pre)
+    assert r.status_code == 200
+    assert r.headers["access-control-allow-origin"] == "http://example.com"
+    assert "authorization" in r.headers["access-control-allow-headers"].lower()
+    r = httpx.options(BASE + "/chat/completions", headers={**pre, "Origin": "http://evil.example"})
+    assert "access-control-allow-origin" not in r.headers
