@@ -233,6 +233,10 @@ pub struct BenchArgs {
     pub reps: usize,
     #[arg(long, short = 'c', default_value_t = 2048)]
     pub ctx: usize,
+    /// Also decode this many sequences together per step (continuous batching), reported as
+    /// aggregate tokens/s (`tgN xB`)
+    #[arg(long, short = 'b', default_value_t = 1)]
+    pub batch: usize,
     #[arg(long)]
     pub json: bool,
 }

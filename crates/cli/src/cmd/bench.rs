@@ -71,6 +71,16 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         }
         results.push(summarise(format!("tg{}", a.n_gen), threads, samples));
     }
+    if a.n_gen > 0 && a.batch > 1 {
+        let mut samples = Vec::new();
+        for rep in 0..=a.reps {
+            let s = batched_decode(model, &pool, a.batch, a.n_gen, ctx, &mut next_tok)?;
+            if rep > 0 {
+                samples.push((a.batch * a.n_gen) as f64 / s);
+            }
+        }
+        results.push(summarise(format!("tg{} x{}", a.n_gen, a.batch), threads, samples));
+    }
     let rss = peak_rss_mib();
     if a.json {
         let v = serde_json::json!({ "model": path, "load_seconds": load_seconds, "peak_rss_mib": rss,
@@ -86,6 +96,26 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         println!("load {load_seconds:.2} s, peak RSS {rss:.0} MiB, kernels {:?}", kernels::cpu::active());
     }
     Ok(())
+}
+
+/// Seconds for `n` steps that each decode one token for each of `b` sequences in one pass.
+fn batched_decode(model: &dyn models::Model, pool: &ThreadPool, b: usize, n: usize, ctx: usize, next_tok: &mut dyn FnMut() -> u32) -> Result<f64> {
+    let mut caches: Vec<engine::KvCache> = (0..b).map(|_| engine::KvCache::new(model.config(), ctx, 1)).collect();
+    let mut fc = models::ForwardCtx::new(pool);
+    let mut out = Vec::new();
+    let t = Instant::now();
+    for pos in 0..n {
+        let toks: Vec<[u32; 1]> = (0..b).map(|_| [next_tok()]).collect();
+        let mut seqs: Vec<models::SeqInput> = caches
+            .iter_mut()
+            .zip(&toks)
+            .map(|(kv, tk)| models::SeqInput { tokens: &tk[..], pos0: pos, kv, want: models::LogitsWanted::Last })
+            .collect();
+        model.forward_batch(&mut fc, &mut seqs, &mut out)?;
+        drop(seqs);
+        caches.iter_mut().for_each(|c| c.set_len(pos + 1));
+    }
+    Ok(t.elapsed().as_secs_f64())
 }
 
 fn reset<'m>(s: Session<'m>, model: &'m dyn models::Model, pool: &'m ThreadPool, ctx: usize) -> Session<'m> {
