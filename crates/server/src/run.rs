@@ -2,7 +2,7 @@
 //! its events, tagged with the choice index, into one channel. Dropping the receiver (the client
 //! went away) makes the scheduler drop those sequences at its next step.
 
-use engine::batch::{Event, Request, Sink};
+use engine::batch::{Collected, Event, Request, Sink};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use crate::error::ApiError;
@@ -40,40 +40,16 @@ pub fn submit_all(st: &AppState, requests: Vec<Request>) -> Result<Events, ApiEr
     Ok(rx)
 }
 
-/// Everything one choice produced.
-#[derive(Default)]
-pub struct ChoiceResult {
-    pub ids: Vec<u32>,
-    pub text: String,
-    pub logprobs: Vec<engine::logprob::TokenLogprob>,
-    pub prompt_logprobs: Vec<engine::logprob::TokenLogprob>,
-    pub embedding: Vec<f32>,
-    pub done: Option<engine::batch::Finished>,
-}
-
 /// Waits for all `n` choices to finish.
-pub async fn collect(mut rx: Events, n: usize) -> Result<Vec<ChoiceResult>, ApiError> {
-    let mut out: Vec<ChoiceResult> = (0..n).map(|_| ChoiceResult::default()).collect();
+pub async fn collect(mut rx: Events, n: usize) -> Result<Vec<Collected>, ApiError> {
+    let mut out: Vec<Collected> = (0..n).map(|_| Collected::default()).collect();
     let mut left = n;
     while left > 0 {
         let Some((i, ev)) = rx.recv().await else {
             return Err(ApiError::Internal("the scheduler ended a request without a result".into()));
         };
-        let c = &mut out[i];
-        match ev {
-            Event::PromptLogprobs(v) => c.prompt_logprobs = v,
-            Event::Embedding(v) => c.embedding = v,
-            Event::Token { id, text, logprob } => {
-                c.ids.push(id);
-                c.text.push_str(&text);
-                c.logprobs.extend(logprob);
-            }
-            Event::Done(d) => {
-                c.text.push_str(&d.tail);
-                c.done = Some(d);
-                left -= 1;
-            }
-            Event::Failed(e) => return Err(ApiError::Internal(e)),
+        if out[i].push(ev).map_err(ApiError::Internal)? {
+            left -= 1;
         }
     }
     Ok(out)

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-pub use request::{Event, Finished, Request, Sink, SubmitError, TextConstraint};
+pub use request::{Collected, Event, Finished, Request, Sink, SubmitError, TextConstraint};
 pub use stats::{Stats, TTFT_BUCKETS};
 
 use crate::LoadedModel;

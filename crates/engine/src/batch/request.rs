@@ -91,3 +91,37 @@ pub(crate) struct Job {
     pub sink: Box<dyn Sink>,
     pub queued_at: Instant,
 }
+
+/// Everything one request produced, assembled from its events (for callers that do not stream).
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub ids: Vec<u32>,
+    pub text: String,
+    pub logprobs: Vec<TokenLogprob>,
+    pub prompt_logprobs: Vec<TokenLogprob>,
+    pub embedding: Vec<f32>,
+    /// Set by the final event.
+    pub done: Option<Finished>,
+}
+
+impl Collected {
+    /// Adds one event; `Ok(true)` once the request is finished, `Err` with the reason if it failed.
+    pub fn push(&mut self, ev: Event) -> Result<bool, String> {
+        match ev {
+            Event::PromptLogprobs(v) => self.prompt_logprobs = v,
+            Event::Embedding(v) => self.embedding = v,
+            Event::Token { id, text, logprob } => {
+                self.ids.push(id);
+                self.text.push_str(&text);
+                self.logprobs.extend(logprob);
+            }
+            Event::Done(d) => {
+                self.text.push_str(&d.tail);
+                self.done = Some(d);
+                return Ok(true);
+            }
+            Event::Failed(e) => return Err(e),
+        }
+        Ok(false)
+    }
+}

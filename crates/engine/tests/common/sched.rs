@@ -32,22 +32,11 @@ pub fn submit(s: &Scheduler, req: Request) -> Receiver<Event> {
 }
 
 pub fn collect(rx: Receiver<Event>) -> Collected {
-    let mut c = Collected { ids: vec![], text: String::new(), logprobs: vec![], prompt_logprobs: vec![], done: Finished { reason: engine::StopReason::Cancelled, tail: String::new(), prompt_tokens: 0, completion_tokens: 0 } };
+    let mut c = engine::batch::Collected::default();
     for ev in rx {
-        match ev {
-            Event::PromptLogprobs(v) => c.prompt_logprobs = v,
-            Event::Token { id, text, logprob } => {
-                c.ids.push(id);
-                c.text.push_str(&text);
-                c.logprobs.extend(logprob);
-            }
-            Event::Done(d) => {
-                c.text.push_str(&d.tail);
-                c.done = d;
-                return c;
-            }
-            Event::Failed(e) => panic!("request failed: {e}"),
-            Event::Embedding(_) => panic!("an embedding for a generation request"),
+        if c.push(ev).unwrap_or_else(|e| panic!("request failed: {e}")) {
+            let done = c.done.expect("set by Done");
+            return Collected { ids: c.ids, text: c.text, logprobs: c.logprobs, prompt_logprobs: c.prompt_logprobs, done };
         }
     }
     panic!("the scheduler dropped the request without a Done event")
