@@ -1,6 +1,7 @@
 //! Quantization: plans (which tensor becomes which type, llama.cpp's mixing rules), the GGUF rewriter,
 //! and the KL-divergence measurement of what a quantization cost.
 
+pub mod certify;
 pub mod error;
 pub mod ftype;
 pub mod kld;

@@ -3,7 +3,9 @@
 mod bench;
 mod chat;
 mod info;
+mod kld;
 mod perplexity;
+mod quantize;
 mod run;
 mod store;
 mod tokenize;
@@ -23,6 +25,8 @@ pub fn dispatch(cmd: Command) -> Result<()> {
         Command::Tokenize(a) => tokenize::run(&a),
         Command::Perplexity(a) => perplexity::run(&a),
         Command::Bench(a) => bench::run(&a),
+        Command::Quantize(a) => quantize::run(&a),
+        Command::Kld(a) => kld::run(&a),
     }
 }
 
