@@ -101,24 +101,44 @@ pub fn quantize_file(
     for (k, v) in &opts.extra_metadata {
         md.insert(k.clone(), v.clone());
     }
-    let mut writer = GgufWriter::with_metadata(md);
+    let writer = GgufWriter::with_metadata(md);
 
+    // Tensors are produced one at a time while the file is written: memory holds one output tensor.
+    let declared: Vec<(String, GgmlType, Vec<usize>)> =
+        plan.tensors.iter().map(|t| (t.name.clone(), t.to, t.shape.clone())).collect();
     let elements = |t: &TensorPlan| t.shape.iter().product::<usize>() as u64;
     let total: u64 = plan.tensors.iter().map(elements).sum();
     let mut done = 0u64;
-    for tp in &plan.tensors {
-        let src = gguf.tensor(&tp.name)?;
-        let out = if tp.converts() {
-            let bytes = convert(&src, tp.to, threads)?;
-            Tensor::from_owned(tp.name.clone(), tp.to, tp.shape.clone(), bytes)
-        } else {
-            src
-        };
-        writer.add_tensor(out)?;
-        done += elements(tp);
-        on_progress(Progress { tensor: &tp.name, done, total });
+    let mut buf = Vec::new();
+    let mut failure: Option<QuantizeError> = None;
+    let written = writer.write_streaming(output, &declared, &mut |i, w| {
+        let tp = &plan.tensors[i];
+        let step = (|| -> Result<()> {
+            let src = gguf.tensor(&tp.name)?;
+            if tp.converts() {
+                convert_into(&src, tp.to, threads, &mut buf)?;
+                w.write_all(&buf).map_err(|e| io_err(output, e))?;
+            } else {
+                w.write_all(src.data()).map_err(|e| io_err(output, e))?;
+            }
+            Ok(())
+        })();
+        match step {
+            Ok(()) => {
+                done += elements(tp);
+                on_progress(Progress { tensor: &tp.name, done, total });
+                Ok(())
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                failure = Some(e);
+                Err(std::io::Error::other(msg))
+            }
+        }
+    });
+    if let Err(e) = written {
+        return Err(failure.unwrap_or(QuantizeError::Weights(e)));
     }
-    writer.write(output)?;
     let output_bytes = std::fs::metadata(output).map(|m| m.len()).unwrap_or(0);
     Ok(Report {
         input: input.to_path_buf(),
@@ -137,8 +157,19 @@ pub fn quantize_file(
     })
 }
 
+fn io_err(path: &Path, source: std::io::Error) -> QuantizeError {
+    QuantizeError::Weights(weights::WeightsError::Write { path: path.to_path_buf(), source })
+}
+
 /// One tensor to type `to`, rows split evenly over `threads` threads.
 pub fn convert(src: &Tensor, to: GgmlType, threads: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    convert_into(src, to, threads, &mut out)?;
+    Ok(out)
+}
+
+/// Like `convert`, into a reused buffer (resized to the tensor's size).
+pub fn convert_into(src: &Tensor, to: GgmlType, threads: usize, dst: &mut Vec<u8>) -> Result<()> {
     let n = src.shape[0];
     let rows: usize = src.shape[1..].iter().product();
     let bad_len = |ty: GgmlType| QuantizeError::Format {
@@ -148,9 +179,9 @@ pub fn convert(src: &Tensor, to: GgmlType, threads: usize) -> Result<Vec<u8>> {
     let src_row = src.ty.row_bytes(n).ok_or_else(|| bad_len(src.ty))?;
     let dst_row = to.row_bytes(n).ok_or_else(|| bad_len(to))?;
     let data = src.data();
-    let mut dst = vec![0u8; rows * dst_row];
+    dst.resize(rows * dst_row, 0);
     if rows == 0 || dst_row == 0 {
-        return Ok(dst);
+        return Ok(());
     }
     let per = rows.div_ceil(threads.clamp(1, rows));
     let fmt = |e| QuantizeError::Format { name: src.name.clone(), source: e };
@@ -163,7 +194,7 @@ pub fn convert(src: &Tensor, to: GgmlType, threads: usize) -> Result<Vec<u8>> {
                     let mut buf = vec![0f32; n];
                     for (k, o) in out.chunks_exact_mut(dst_row).enumerate() {
                         let r = ci * per + k;
-                        dequantize_row(src.ty, &data[r * src_row..(r + 1) * src_row], &mut buf).map_err(fmt)?;
+                        to_f32(src.ty, &data[r * src_row..(r + 1) * src_row], &mut buf).map_err(fmt)?;
                         if !buf.iter().all(|v| v.is_finite()) {
                             return Err(QuantizeError::NonFinite { name: src.name.clone(), row: r });
                         }
@@ -176,7 +207,18 @@ pub fn convert(src: &Tensor, to: GgmlType, threads: usize) -> Result<Vec<u8>> {
         handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
     });
     results.into_iter().collect::<Result<Vec<()>>>()?;
-    Ok(dst)
+    Ok(())
+}
+
+/// One row to f32. F32 rows are a plain byte copy (the generic path costs a call per element).
+fn to_f32(ty: GgmlType, src: &[u8], dst: &mut [f32]) -> std::result::Result<(), kernels::dequant::FormatError> {
+    if ty == GgmlType::F32 && src.len() == dst.len() * 4 {
+        for (d, b) in dst.iter_mut().zip(src.chunks_exact(4)) {
+            *d = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        return Ok(());
+    }
+    dequantize_row(ty, src, dst)
 }
 
 /// Rewrites a GGUF with extra metadata (tensors copied from the mapping), atomically in place.
