@@ -6,7 +6,8 @@
 #   scripts/quantize-vs-llamacpp.sh /path/to/llama.cpp/build/bin [TEXT] [THREADS]
 #
 # TEXT defaults to /usr/share/common-licenses/GPL-3 (any long English text works); THREADS to 2.
-# Outputs land in $WORK (default: a temp folder, removed at the end unless KEEP=1).
+# Outputs land in $WORK (default: a temp folder, removed at the end unless KEEP=1). SPEED_ONLY=1 stops
+# after the timings; PRESETS, EXACT_PRESETS and REPS choose what runs.
 set -euo pipefail
 BIN=${1:?usage: $0 LLAMA_CPP_BIN_DIR [TEXT] [THREADS]}
 TEXT=${2:-/usr/share/common-licenses/GPL-3}
@@ -45,6 +46,7 @@ for p in $PRESETS; do
     echo "$p: agora best $(best "${ours[@]}") s (${ours[*]}), llama-quantize best $(best "${theirs[@]}") s (${theirs[*]})"
 done
 
+[ "${SPEED_ONLY:-0}" = 1 ] && exit 0
 echo
 echo "## Byte-exactness: every tensor of agora's output vs llama-quantize's, same F32 input"
 for p in $EXACT_PRESETS; do
@@ -68,6 +70,6 @@ echo "llama-perplexity F32: $(grep -m1 'Final estimate' "$WORK/ppl-base.log")"
 for p in $PRESETS; do
     for who in agora llama; do
         "$BIN/llama-perplexity" -m "$WORK/$who-$p.gguf" -c 512 -t "$T" --kl-divergence-base "$WORK/base.kld" --kl-divergence >"$WORK/ppl-$who-$p.log" 2>&1
-        echo "llama-perplexity $p from $who: $(grep -E 'Mean PPL\(Q\)|Mean +KLD|Same top p|RMS Δp' "$WORK/ppl-$who-$p.log" | sed 's/  */ /g' | tr '\n' ';')"
+        echo "llama-perplexity $p from $who: $(grep -E '^(Mean PPL\(Q\) |Mean +KLD|Same top p|RMS Δp)' "$WORK/ppl-$who-$p.log" | sed 's/  */ /g' | tr '\n' ';')"
     done
 done
