@@ -183,7 +183,7 @@ fn q8_symmetric(x: &[f32], qs: &mut [u8]) -> f32 {
 /// fraction x - trunc(x) is exact, so comparing it with 0.5 rounds exactly as roundf does.
 #[inline]
 fn round_half_away(x: f32) -> f32 {
-    if !(x.abs() < 8_388_608.0) {
+    if x.is_nan() || x.abs() >= 8_388_608.0 {
         return x; // already an integer, or NaN/infinity
     }
     let i = x as i32;

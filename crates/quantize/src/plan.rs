@@ -43,11 +43,7 @@ impl ModelFacts {
 
     /// Query heads per key/value head (1 when unknown).
     fn n_gqa(&self) -> usize {
-        if self.n_head_kv == 0 {
-            1
-        } else {
-            (self.n_head / self.n_head_kv).max(1)
-        }
+        self.n_head.checked_div(self.n_head_kv).map_or(1, |g| g.max(1))
     }
 
     fn is_falcon(&self) -> bool {
