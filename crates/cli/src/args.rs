@@ -35,6 +35,67 @@ pub enum Command {
     Quantize(QuantizeArgs),
     /// KL divergence of a quantized model from its base, like llama-perplexity --kl-divergence
     Kld(KldArgs),
+    /// Serve a model over the OpenAI-compatible HTTP API (continuous batching)
+    Serve(ServeArgs),
+    /// Score a model on multiple-choice tasks (lm-evaluation-harness task folders)
+    Eval(EvalArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Model name, alias or path (default: the default model)
+    pub model: Option<String>,
+    /// Task folders (task.yaml + examples), comma-separated or repeated
+    #[arg(long, required = true, value_delimiter = ',')]
+    pub tasks: Vec<PathBuf>,
+    /// Threads (default: all cores)
+    #[arg(long, short = 't')]
+    pub threads: Option<usize>,
+    /// Machine-readable output with every choice's log-likelihood
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Model name, alias or path (default: the default model, pulled on first use)
+    pub model: Option<String>,
+    /// Address to listen on (use 0.0.0.0 to accept other machines)
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port (0 picks a free one; the chosen address is printed)
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Context per sequence in tokens (prompt + completion)
+    #[arg(long, short = 'c', default_value_t = 4096)]
+    pub ctx: usize,
+    /// Sequences decoded together in one batch
+    #[arg(long, short = 'p', default_value_t = 4)]
+    pub parallel: usize,
+    /// Requests allowed to wait for a free sequence slot; more get 429
+    #[arg(long, default_value_t = 64)]
+    pub queue: usize,
+    /// Tokens per scheduler step (decode rows plus prompt chunks)
+    #[arg(long, default_value_t = 512)]
+    pub step_tokens: usize,
+    /// Threads (default: all cores)
+    #[arg(long, short = 't')]
+    pub threads: Option<usize>,
+    /// Require this bearer token (repeatable)
+    #[arg(long = "api-key")]
+    pub api_keys: Vec<String>,
+    /// Read bearer tokens from a file, one per line
+    #[arg(long)]
+    pub api_key_file: Option<PathBuf>,
+    /// Allow browser requests from this origin (repeatable; * for any)
+    #[arg(long = "cors-origin")]
+    pub cors_origins: Vec<String>,
+    /// Largest request body in bytes
+    #[arg(long, default_value_t = 8 << 20)]
+    pub max_body: usize,
+    /// The model id clients send (default: the store name or file stem)
+    #[arg(long)]
+    pub model_id: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -5,6 +5,9 @@ pub mod stop;
 pub mod kv;
 pub mod generate;
 pub mod load;
+pub mod logprob;
+pub mod batch;
+pub mod constrain;
 mod error;
 
 pub use error::EngineError;

@@ -7,11 +7,12 @@ use weights::Tensor;
 
 use crate::layers::{Embedding, Linear, RmsNorm};
 use crate::model::{sized, Scratch};
-use crate::{ForwardCtx, KvAccess, LayerKvMut, LogitsWanted, ModelConfig, ModelError, WeightSource};
+use crate::{ForwardCtx, LogitsWanted, ModelConfig, ModelError, SeqInput, SeqRows, WeightSource};
 
-/// One transformer layer: reads and updates the residual stream `s.x` ([n, n_embd]).
+/// One transformer layer: reads and updates the residual stream `s.x` ([n, n_embd]), whose rows
+/// belong to the sequences in `seqs`.
 pub trait Block: Send + Sync {
-    fn forward(&self, pool: &ThreadPool, s: &mut Scratch, n: usize, pos0: usize, kv: LayerKvMut<'_>);
+    fn forward(&self, pool: &ThreadPool, s: &mut Scratch, n: usize, seqs: &mut [SeqRows<'_>]);
 }
 
 pub struct Decoder<B: Block> {
@@ -24,40 +25,70 @@ pub struct Decoder<B: Block> {
 }
 
 impl<B: Block> Decoder<B> {
-    pub fn forward(
+    pub fn forward_batch(
         &self,
         ctx: &mut ForwardCtx,
-        tokens: &[u32],
-        pos0: usize,
-        kv: &mut dyn KvAccess,
-        want: LogitsWanted,
+        seqs: &mut [SeqInput<'_>],
         out: &mut Vec<f32>,
     ) -> Result<(), ModelError> {
-        let n = tokens.len();
+        out.clear();
+        let n: usize = seqs.iter().map(|q| q.tokens.len()).sum();
         if n == 0 {
             return Ok(());
         }
-        if pos0 + n > kv.n_ctx() {
-            return Err(ModelError::ContextOverflow { pos: pos0 + n, n_ctx: kv.n_ctx() });
+        for q in seqs.iter() {
+            let end = q.pos0 + q.tokens.len();
+            if end > q.kv.n_ctx() {
+                return Err(ModelError::ContextOverflow { pos: end, n_ctx: q.kv.n_ctx() });
+            }
+        }
+        let hidden = seqs.iter().any(|q| q.want == LogitsWanted::Hidden);
+        if hidden && seqs.iter().any(|q| q.want != LogitsWanted::Hidden) {
+            return Err(ModelError::Config("a batch cannot mix hidden-state and logits outputs".into()));
         }
         let d = self.config.n_embd;
         let pool = ctx.pool;
         let s = &mut ctx.scratch;
-        self.embed.lookup(tokens, self.embed_scale, sized(&mut s.x, n * d))?;
-        for (il, layer) in self.layers.iter().enumerate() {
-            layer.forward(pool, s, n, pos0, kv.layer(il));
+        let x = sized(&mut s.x, n * d);
+        let mut row = 0;
+        for q in seqs.iter() {
+            let len = q.tokens.len();
+            self.embed.lookup(q.tokens, self.embed_scale, &mut x[row * d..(row + len) * d])?;
+            row += len;
         }
-        let first = match want {
-            LogitsWanted::None => return Ok(()),
-            LogitsWanted::Last => n - 1,
-            LogitsWanted::All => 0,
-            LogitsWanted::From(i) => i.min(n - 1),
-        };
-        let rows = n - first;
-        let h = sized(&mut s.h, rows * d);
-        self.out_norm.forward(&s.x[first * d..n * d], h);
-        out.resize(rows * self.config.n_vocab, 0.0);
-        self.output.forward(pool, h, rows, out);
+        for (il, layer) in self.layers.iter().enumerate() {
+            let mut rows = Vec::with_capacity(seqs.len());
+            let mut start = 0;
+            for q in seqs.iter_mut() {
+                let len = q.tokens.len();
+                rows.push(SeqRows { start, len, pos0: q.pos0, kv: q.kv.layer(il) });
+                start += len;
+            }
+            layer.forward(pool, s, n, &mut rows);
+        }
+        // Gather the wanted rows (contiguous per sequence) and run the head over them at once.
+        let h = &mut s.h;
+        h.clear();
+        let mut start = 0;
+        for q in seqs.iter() {
+            let len = q.tokens.len();
+            let first = q.want.first_row(len);
+            h.extend_from_slice(&s.x[(start + first) * d..(start + len) * d]);
+            start += len;
+        }
+        let wanted = h.len() / d;
+        if wanted == 0 {
+            return Ok(());
+        }
+        if hidden {
+            out.resize(wanted * d, 0.0);
+            self.out_norm.forward(h, out);
+            return Ok(());
+        }
+        let normed = sized(&mut s.att, wanted * d);
+        self.out_norm.forward(h, normed);
+        out.resize(wanted * self.config.n_vocab, 0.0);
+        self.output.forward(pool, normed, wanted, out);
         Ok(())
     }
 }

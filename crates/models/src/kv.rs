@@ -14,3 +14,12 @@ pub trait KvAccess {
     /// Context size this cache was allocated for (positions must stay below it).
     fn n_ctx(&self) -> usize;
 }
+
+/// One sequence's share of a batched layer call: activation rows `start..start + len` sit at
+/// positions `pos0..pos0 + len` of that sequence, whose keys/values live in `kv`.
+pub struct SeqRows<'a> {
+    pub start: usize,
+    pub len: usize,
+    pub pos0: usize,
+    pub kv: LayerKvMut<'a>,
+}

@@ -11,7 +11,7 @@ pub mod model;
 pub mod decoder;
 
 pub use error::ModelError;
-pub use kv::{KvAccess, LayerKvMut};
-pub use model::{ForwardCtx, LogitsWanted, Model, ModelConfig};
+pub use kv::{KvAccess, LayerKvMut, SeqRows};
+pub use model::{ForwardCtx, LogitsWanted, Model, ModelConfig, SeqInput};
 pub use registry::load_model;
 pub use source::WeightSource;

@@ -36,6 +36,9 @@ pub enum LogitsWanted {
     From(usize),
     /// No logits (prefill chunks before the last).
     None,
+    /// Instead of logits, every token's final normalized hidden state, `[n, n_embd]`
+    /// (embeddings). A batch either wants this for all its sequences or for none.
+    Hidden,
 }
 
 /// Thread pool plus reusable buffers, so a decode step allocates nothing after warm-up.
@@ -79,8 +82,39 @@ pub fn sized(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
     &mut buf[..len]
 }
 
+/// One sequence's tokens in a batched forward pass.
+pub struct SeqInput<'a> {
+    pub tokens: &'a [u32],
+    /// Position of `tokens[0]` in its sequence.
+    pub pos0: usize,
+    pub kv: &'a mut dyn KvAccess,
+    pub want: LogitsWanted,
+}
+
+impl LogitsWanted {
+    /// The first of `n` input rows whose logits are wanted (`n` when none are).
+    pub fn first_row(self, n: usize) -> usize {
+        match self {
+            LogitsWanted::None => n,
+            LogitsWanted::Last => n.saturating_sub(1),
+            LogitsWanted::All | LogitsWanted::Hidden => 0,
+            LogitsWanted::From(i) => i.min(n.saturating_sub(1)),
+        }
+    }
+}
+
 pub trait Model: Send + Sync {
     fn config(&self) -> &ModelConfig;
+
+    /// Runs several sequences through the model in one pass: every weight matrix is read once
+    /// for all their tokens (continuous batching). Keys/values go into each sequence's cache;
+    /// the wanted logits rows are appended to `out` in sequence order, `[rows, n_vocab]`.
+    fn forward_batch(
+        &self,
+        ctx: &mut ForwardCtx,
+        seqs: &mut [SeqInput<'_>],
+        out: &mut Vec<f32>,
+    ) -> Result<(), ModelError>;
 
     /// Runs `tokens` (one sequence, positions `pos0..pos0+tokens.len()`) through the model,
     /// writing their keys/values into `kv` and the requested logits into `out`
@@ -93,5 +127,7 @@ pub trait Model: Send + Sync {
         kv: &mut dyn KvAccess,
         want: LogitsWanted,
         out: &mut Vec<f32>,
-    ) -> Result<(), ModelError>;
+    ) -> Result<(), ModelError> {
+        self.forward_batch(ctx, &mut [SeqInput { tokens, pos0, kv, want }], out)
+    }
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::arch::{gemma3, llama};
 use crate::decoder::{Block, Decoder};
-use crate::{ForwardCtx, KvAccess, LogitsWanted, Model, ModelConfig, ModelError, WeightSource};
+use crate::{ForwardCtx, Model, ModelConfig, ModelError, SeqInput, WeightSource};
 
 pub const SUPPORTED: &[&str] = &["gemma3", "llama"];
 
@@ -29,15 +29,12 @@ impl<B: Block> Model for Decoder<B> {
         &self.config
     }
 
-    fn forward(
+    fn forward_batch(
         &self,
         ctx: &mut ForwardCtx,
-        tokens: &[u32],
-        pos0: usize,
-        kv: &mut dyn KvAccess,
-        want: LogitsWanted,
+        seqs: &mut [SeqInput<'_>],
         out: &mut Vec<f32>,
     ) -> Result<(), ModelError> {
-        Decoder::forward(self, ctx, tokens, pos0, kv, want, out)
+        Decoder::forward_batch(self, ctx, seqs, out)
     }
 }

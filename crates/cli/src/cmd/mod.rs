@@ -2,11 +2,13 @@
 
 mod bench;
 mod chat;
+mod eval;
 mod info;
 mod kld;
 mod perplexity;
 mod quantize;
 mod run;
+mod serve;
 mod store;
 mod tokenize;
 
@@ -27,6 +29,8 @@ pub fn dispatch(cmd: Command) -> Result<()> {
         Command::Bench(a) => bench::run(&a),
         Command::Quantize(a) => quantize::run(&a),
         Command::Kld(a) => kld::run(&a),
+        Command::Serve(a) => serve::run(&a),
+        Command::Eval(a) => eval::run(&a),
     }
 }
 

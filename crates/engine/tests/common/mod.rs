@@ -1,6 +1,9 @@
 //! Locating the real model and the llama.cpp reference data for tests.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod batch;
+pub mod sched;
+
 use std::path::PathBuf;
 
 /// The real model: see `store::test_model_path`.

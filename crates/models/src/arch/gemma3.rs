@@ -18,7 +18,7 @@ use weights::names::{tn, TensorName as T};
 use crate::decoder::{add_residual, output_head, Block, Decoder};
 use crate::layers::{Activation, Embedding, GatedMlp, Linear, RmsNorm, Rope, RopeStyle, SelfAttention};
 use crate::model::{required, sized, Scratch};
-use crate::{LayerKvMut, ModelConfig, ModelError, WeightSource};
+use crate::{ModelConfig, SeqRows, ModelError, WeightSource};
 
 const SWA_PATTERN: usize = 6;
 const LOCAL_ROPE_BASE: f32 = 10_000.0;
@@ -97,10 +97,10 @@ pub struct Gemma3Layer {
 }
 
 impl Block for Gemma3Layer {
-    fn forward(&self, pool: &ThreadPool, s: &mut Scratch, n: usize, pos0: usize, kv: LayerKvMut<'_>) {
+    fn forward(&self, pool: &ThreadPool, s: &mut Scratch, n: usize, seqs: &mut [SeqRows<'_>]) {
         let len = n * self.attn_norm.dim();
         self.attn_norm.forward(&s.x[..len], sized(&mut s.h, len));
-        self.attn.forward(pool, s, n, pos0, kv);
+        self.attn.forward(pool, s, n, seqs);
         self.post_attn_norm.forward_inplace(&mut s.o[..len]);
         add_residual(s, len);
         self.ffn_norm.forward(&s.x[..len], sized(&mut s.h, len));

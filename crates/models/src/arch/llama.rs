@@ -15,7 +15,7 @@ use weights::names::{tn, TensorName as T};
 use crate::decoder::{add_residual, output_head, Block, Decoder};
 use crate::layers::{Activation, Embedding, GatedMlp, Linear, RmsNorm, Rope, RopeStyle, SelfAttention};
 use crate::model::{required, sized, Scratch};
-use crate::{LayerKvMut, ModelConfig, ModelError, WeightSource};
+use crate::{ModelConfig, SeqRows, ModelError, WeightSource};
 
 #[derive(Clone, Debug)]
 pub struct LlamaConfig {
@@ -114,10 +114,10 @@ pub struct LlamaLayer {
 }
 
 impl Block for LlamaLayer {
-    fn forward(&self, pool: &ThreadPool, s: &mut Scratch, n: usize, pos0: usize, kv: LayerKvMut<'_>) {
+    fn forward(&self, pool: &ThreadPool, s: &mut Scratch, n: usize, seqs: &mut [SeqRows<'_>]) {
         let len = n * self.attn_norm.dim();
         self.attn_norm.forward(&s.x[..len], sized(&mut s.h, len));
-        self.attn.forward(pool, s, n, pos0, kv);
+        self.attn.forward(pool, s, n, seqs);
         add_residual(s, len);
         self.ffn_norm.forward(&s.x[..len], sized(&mut s.h, len));
         self.mlp.forward(pool, s, n);

@@ -7,7 +7,7 @@ use kernels::pool::ThreadPool;
 use super::parallel::SyncPtr;
 use super::{Linear, RmsNorm, Rope};
 use crate::model::{sized, Scratch};
-use crate::LayerKvMut;
+use crate::SeqRows;
 
 pub struct SelfAttention {
     pub wq: Linear, // [n_head*head_dim, n_embd]
@@ -27,8 +27,8 @@ pub struct SelfAttention {
 }
 
 impl SelfAttention {
-    /// h: [n, n_embd] normalised input for positions pos0..pos0+n; result in `s.o`: [n, n_embd].
-    pub fn forward(&self, pool: &ThreadPool, s: &mut Scratch, n: usize, pos0: usize, kv: LayerKvMut<'_>) {
+    /// h: [n, n_embd] normalised input, rows split among `seqs`; result in `s.o`: [n, n_embd].
+    pub fn forward(&self, pool: &ThreadPool, s: &mut Scratch, n: usize, seqs: &mut [SeqRows<'_>]) {
         let (hd, nh, nkv) = (self.head_dim, self.n_head, self.n_kv_head);
         let kv_dim = nkv * hd;
         let q = sized(&mut s.q, n * nh * hd);
@@ -44,35 +44,42 @@ impl SelfAttention {
         if let Some(kn) = &self.k_norm {
             kn.forward_inplace(k);
         }
-        let table = sized(&mut s.rope, n * self.rope.rot_dim);
-        self.rope.fill_table(pos0, n, table);
-        for t in 0..n {
-            let row = &table[t * self.rope.rot_dim..(t + 1) * self.rope.rot_dim];
-            q[t * nh * hd..(t + 1) * nh * hd].chunks_exact_mut(hd).for_each(|x| self.rope.apply(x, row));
-            k[t * kv_dim..(t + 1) * kv_dim].chunks_exact_mut(hd).for_each(|x| self.rope.apply(x, row));
-        }
-        for t in 0..n {
-            let slot = (pos0 + t) % kv.cap;
-            kv.k[slot * kv_dim..(slot + 1) * kv_dim].copy_from_slice(&k[t * kv_dim..(t + 1) * kv_dim]);
-            kv.v[slot * kv_dim..(slot + 1) * kv_dim].copy_from_slice(&v[t * kv_dim..(t + 1) * kv_dim]);
+        let rd = self.rope.rot_dim;
+        let table = sized(&mut s.rope, n * rd);
+        let mut span = 0;
+        for sq in seqs.iter_mut() {
+            let (a, len) = (sq.start, sq.len);
+            self.rope.fill_table(sq.pos0, len, &mut table[a * rd..(a + len) * rd]);
+            for t in a..a + len {
+                let row = &table[t * rd..(t + 1) * rd];
+                q[t * nh * hd..(t + 1) * nh * hd].chunks_exact_mut(hd).for_each(|x| self.rope.apply(x, row));
+                k[t * kv_dim..(t + 1) * kv_dim].chunks_exact_mut(hd).for_each(|x| self.rope.apply(x, row));
+            }
+            let kv = &mut sq.kv;
+            for t in 0..len {
+                let slot = (sq.pos0 + t) % kv.cap;
+                kv.k[slot * kv_dim..(slot + 1) * kv_dim].copy_from_slice(&k[(a + t) * kv_dim..(a + t + 1) * kv_dim]);
+                kv.v[slot * kv_dim..(slot + 1) * kv_dim].copy_from_slice(&v[(a + t) * kv_dim..(a + t + 1) * kv_dim]);
+            }
+            let end = sq.pos0 + len;
+            span = span.max(self.window.unwrap_or(end).min(end));
         }
         let att = sized(&mut s.att, n * nh * hd);
-        let span = self.window.unwrap_or(pos0 + n).min(pos0 + n);
         let scores = sized(&mut s.scores, pool.n_threads() * span);
-        self.attend(pool, q, &kv, n, pos0, att, scores, span);
+        self.attend(pool, q, seqs, n, att, scores, span);
         let o = sized(&mut s.o, n * self.wo.rows);
         self.wo.forward(pool, att, n, o);
     }
 
-    /// softmax(q k^T * scale) v over each query's visible positions, parallel over (query, head).
+    /// softmax(q k^T * scale) v over each query's visible positions of its own sequence,
+    /// parallel over (row, head) across the whole batch.
     #[allow(clippy::too_many_arguments)]
     fn attend(
         &self,
         pool: &ThreadPool,
         q: &[f32],
-        kv: &LayerKvMut<'_>,
+        seqs: &[SeqRows<'_>],
         n: usize,
-        pos0: usize,
         att: &mut [f32],
         scores: &mut [f32],
         span: usize,
@@ -81,14 +88,20 @@ impl SelfAttention {
         let kv_dim = self.n_kv_head * hd;
         let group = nh / self.n_kv_head;
         let (att_p, sc_p) = (SyncPtr(att.as_mut_ptr()), SyncPtr(scores.as_mut_ptr()));
-        let (kc, vc, cap) = (&*kv.k, &*kv.v, kv.cap);
         pool.run(&|tid, nt| {
-            // SAFETY: each thread owns its own scores row and the (query, head) items it is dealt.
+            // SAFETY: each thread owns its own scores row and the (row, head) items it is dealt.
             let sc = unsafe { sc_p.slice(tid * span, span) };
             let mut item = tid;
+            let mut si = 0;
             while item < n * nh {
                 let (t, head) = (item / nh, item % nh);
-                let pos = pos0 + t;
+                // Items rise monotonically per thread, so the owning sequence only moves forward.
+                while t >= seqs[si].start + seqs[si].len {
+                    si += 1;
+                }
+                let sq = &seqs[si];
+                let (kc, vc, cap) = (&*sq.kv.k, &*sq.kv.v, sq.kv.cap);
+                let pos = sq.pos0 + (t - sq.start);
                 let first = self.window.map_or(0, |w| (pos + 1).saturating_sub(w));
                 let qh = &q[(t * nh + head) * hd..(t * nh + head + 1) * hd];
                 let kvh = head / group;

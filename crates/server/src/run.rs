@@ -1,0 +1,93 @@
+//! Bridge from the scheduler's worker thread to async handlers: every choice of a request sends
+//! its events, tagged with the choice index, into one channel. Dropping the receiver (the client
+//! went away) makes the scheduler drop those sequences at its next step.
+
+use engine::batch::{Event, Request, Sink};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+struct Tagged {
+    index: usize,
+    tx: UnboundedSender<(usize, Event)>,
+}
+
+impl Sink for Tagged {
+    fn send(&self, ev: Event) -> bool {
+        self.tx.send((self.index, ev)).is_ok()
+    }
+    fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
+pub type Events = UnboundedReceiver<(usize, Event)>;
+
+/// Queues an embedding per input (index `i` = `inputs[i]`).
+pub fn submit_embeddings(st: &AppState, inputs: Vec<Vec<u32>>) -> Result<Events, ApiError> {
+    let (tx, rx) = unbounded_channel();
+    let parts = inputs.into_iter().enumerate().map(|(index, ids)| (ids, Box::new(Tagged { index, tx: tx.clone() }) as Box<dyn Sink>)).collect();
+    st.scheduler.submit_embeddings(parts)?;
+    Ok(rx)
+}
+
+/// Queues every request (choice `i` = `requests[i]`); all or nothing from the caller's view.
+pub fn submit_all(st: &AppState, requests: Vec<Request>) -> Result<Events, ApiError> {
+    let (tx, rx) = unbounded_channel();
+    let parts = requests.into_iter().enumerate().map(|(index, req)| (req, Box::new(Tagged { index, tx: tx.clone() }) as Box<dyn Sink>)).collect();
+    st.scheduler.submit_group(parts)?;
+    Ok(rx)
+}
+
+/// Everything one choice produced.
+#[derive(Default)]
+pub struct ChoiceResult {
+    pub ids: Vec<u32>,
+    pub text: String,
+    pub logprobs: Vec<engine::logprob::TokenLogprob>,
+    pub prompt_logprobs: Vec<engine::logprob::TokenLogprob>,
+    pub embedding: Vec<f32>,
+    pub done: Option<engine::batch::Finished>,
+}
+
+/// Waits for all `n` choices to finish.
+pub async fn collect(mut rx: Events, n: usize) -> Result<Vec<ChoiceResult>, ApiError> {
+    let mut out: Vec<ChoiceResult> = (0..n).map(|_| ChoiceResult::default()).collect();
+    let mut left = n;
+    while left > 0 {
+        let Some((i, ev)) = rx.recv().await else {
+            return Err(ApiError::Internal("the scheduler ended a request without a result".into()));
+        };
+        let c = &mut out[i];
+        match ev {
+            Event::PromptLogprobs(v) => c.prompt_logprobs = v,
+            Event::Embedding(v) => c.embedding = v,
+            Event::Token { id, text, logprob } => {
+                c.ids.push(id);
+                c.text.push_str(&text);
+                c.logprobs.extend(logprob);
+            }
+            Event::Done(d) => {
+                c.text.push_str(&d.tail);
+                c.done = Some(d);
+                left -= 1;
+            }
+            Event::Failed(e) => return Err(ApiError::Internal(e)),
+        }
+    }
+    Ok(out)
+}
+
+/// A token's text as clients see it (invalid UTF-8 of partial characters replaced).
+pub fn piece(st: &AppState, id: u32) -> (String, Vec<u8>) {
+    let bytes = st.model.tokenizer.token_to_piece(id);
+    (String::from_utf8_lossy(&bytes).into_owned(), bytes)
+}
+
+/// A response id unique within this process: `<prefix>-<time><counter>`.
+pub fn new_id(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{prefix}-{:x}{:06x}", crate::state::now(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
