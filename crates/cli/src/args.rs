@@ -31,6 +31,10 @@ pub enum Command {
     Perplexity(PerplexityArgs),
     /// Prefill and decode speed, like llama-bench
     Bench(BenchArgs),
+    /// Quantize a GGUF model: `agora quantize IN OUT --type Q4_K_M`
+    Quantize(QuantizeArgs),
+    /// KL divergence of a quantized model from its base, like llama-perplexity --kl-divergence
+    Kld(KldArgs),
     /// Serve a model over the OpenAI-compatible HTTP API (continuous batching)
     Serve(ServeArgs),
     /// Score a model on multiple-choice tasks (lm-evaluation-harness task folders)
@@ -237,6 +241,46 @@ pub struct BenchArgs {
     /// aggregate tokens/s (`tgN xB`)
     #[arg(long, short = 'b', default_value_t = 1)]
     pub batch: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct QuantizeArgs {
+    /// Input: a .gguf file or a model name in the store
+    pub input: String,
+    /// Output .gguf file (written atomically)
+    pub output: PathBuf,
+    /// Target: Q8_0, Q6_K, Q5_K_M, Q5_K_S, Q5_0, Q5_1, Q4_K_M, Q4_K_S, Q4_0, Q4_1, Q3_K_L, Q3_K_M, Q3_K_S, Q2_K, F16, BF16, F32
+    #[arg(long = "type")]
+    pub ty: String,
+    #[arg(long, short = 't')]
+    pub threads: Option<usize>,
+    /// After quantizing, measure KL divergence against the input on this text and record it in the
+    /// output's metadata and a model card (README.md beside the output)
+    #[arg(long, value_name = "TEXTFILE")]
+    pub certify: Option<PathBuf>,
+    /// Chunk size for --certify
+    #[arg(long, short = 'c', default_value_t = 512)]
+    pub ctx: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct KldArgs {
+    /// The reference model (e.g. the F16/F32 original)
+    pub base: String,
+    /// The model to compare (e.g. its quantization)
+    pub quant: String,
+    /// Text file to score
+    #[arg(long)]
+    pub text: PathBuf,
+    /// Chunk size
+    #[arg(long, short = 'c', default_value_t = 512)]
+    pub ctx: usize,
+    #[arg(long, short = 't')]
+    pub threads: Option<usize>,
     #[arg(long)]
     pub json: bool,
 }

@@ -174,9 +174,29 @@ fn q8_symmetric(x: &[f32], qs: &mut [u8]) -> f32 {
     let d = amax / 127.0;
     let id = if d != 0.0 { 1.0 / d } else { 0.0 };
     for (q, &v) in qs.iter_mut().zip(x) {
-        *q = (v * id).round() as i8 as u8;
+        *q = round_half_away(v * id) as i8 as u8;
     }
     d
+}
+
+/// `f32::round` (C `roundf`) without the libm call baseline x86-64 makes for it: for |x| < 2^23 the
+/// fraction x - trunc(x) is exact, so comparing it with 0.5 rounds exactly as roundf does.
+#[inline]
+fn round_half_away(x: f32) -> f32 {
+    if x.is_nan() || x.abs() >= 8_388_608.0 {
+        return x; // already an integer, or NaN/infinity
+    }
+    let i = x as i32;
+    let f = x - i as f32;
+    let r = if f >= 0.5 {
+        i + 1
+    } else if f <= -0.5 {
+        i - 1
+    } else {
+        i
+    };
+    // Keep the sign of zero, as roundf(-0.3) is -0.0.
+    (r as f32).copysign(x)
 }
 
 fn block_q8_0(x: &[f32], y: &mut [u8]) {
@@ -235,6 +255,8 @@ fn make_qkx2_quants(
     use_mad: bool,
 ) -> (f32, f32) {
     let n = x.len();
+    // Equal-length views let the compiler drop the per-index bounds checks in the loops below.
+    let (weights, l_out, l_aux) = (&weights[..n], &mut l_out[..n], &mut l_aux[..n]);
     let (mut min, mut max) = (x[0], x[0]);
     let mut sum_w = weights[0];
     let mut sum_x = sum_w * x[0];
@@ -292,7 +314,7 @@ fn make_qkx2_quants(
                 cur_error += weights[i] * err(this_scale * l_aux[i] as f32 + this_min - x[i]);
             }
             if cur_error < best_error {
-                l_out[..n].copy_from_slice(&l_aux[..n]);
+                l_out.copy_from_slice(l_aux);
                 best_error = cur_error;
                 scale = this_scale;
                 min = this_min;
@@ -670,6 +692,25 @@ fn block_q6_k(x: &[f32], y: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn round_half_away_is_roundf() {
+        let edges = [
+            0.0f32, -0.0, 0.3, -0.3, 0.5, -0.5, 0.49999997, -0.49999997, 1.5, 2.5, -2.5, 126.5, -127.49999,
+            8_388_607.5, 8_388_608.0, -8_388_609.0, 1e30, f32::INFINITY, f32::NEG_INFINITY, f32::MIN_POSITIVE,
+        ];
+        let mut v = 0x9e37_79b9u32;
+        let randoms = (0..200_000).map(|_| {
+            v ^= v << 13;
+            v ^= v >> 17;
+            v ^= v << 5;
+            (v as i32 as f32) / 8_388_608.0 * 300.0
+        });
+        for x in edges.into_iter().chain(randoms) {
+            assert_eq!(round_half_away(x).to_bits(), x.round().to_bits(), "{x:e}");
+        }
+        assert!(round_half_away(f32::NAN).is_nan());
+    }
 
     #[test]
     fn nearest_int_rounds_half_to_even() {

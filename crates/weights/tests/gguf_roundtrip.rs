@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::io::Write;
+
 use weights::{GgmlType, GgufFile, GgufWriter, MetaArray, MetaValue, WeightsError};
 
 /// Deterministic filler bytes (tensor contents are opaque to the reader).
@@ -743,4 +745,33 @@ w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); 
         q.data(),
         &(0..68u32).map(|i| (i % 251) as u8).collect::<Vec<_>>()[..]
     );
+}
+
+#[test]
+fn streaming_write_matches_buffered_write_and_checks_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut buffered = GgufWriter::new();
+    buffered.set("general.architecture", "tiny");
+    let declared = vec![
+        ("a".to_string(), GgmlType::F32, vec![3, 2]),
+        ("b".to_string(), GgmlType::Q8_0, vec![64]),
+    ];
+    let data = [bytes(24, 1), bytes(68, 2)];
+    for ((n, t, s), d) in declared.iter().zip(&data) {
+        buffered.add_tensor_bytes(n.clone(), *t, s.clone(), d.clone()).unwrap();
+    }
+    let streaming = GgufWriter::with_metadata(buffered.metadata().clone());
+    let path = dir.path().join("s.gguf");
+    streaming.write_streaming(&path, &declared, &mut |i, w| w.write_all(&data[i])).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), buffered.to_bytes().unwrap());
+    // A tensor one byte short, or an error from the producer: no file, no temp file.
+    let bad = dir.path().join("bad.gguf");
+    let e = streaming.write_streaming(&bad, &declared, &mut |i, w| w.write_all(&data[i][..data[i].len() - i])).unwrap_err();
+    assert!(e.to_string().contains("tensor 'b': 67 bytes"), "{e}");
+    let e = streaming
+        .write_streaming(&bad, &declared, &mut |_, _| Err(std::io::Error::other("producer failed")))
+        .unwrap_err();
+    assert!(e.to_string().contains("producer failed"), "{e}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("s.gguf")]);
 }

@@ -4,7 +4,9 @@ mod bench;
 mod chat;
 mod eval;
 mod info;
+mod kld;
 mod perplexity;
+mod quantize;
 mod run;
 mod serve;
 mod store;
@@ -25,6 +27,8 @@ pub fn dispatch(cmd: Command) -> Result<()> {
         Command::Tokenize(a) => tokenize::run(&a),
         Command::Perplexity(a) => perplexity::run(&a),
         Command::Bench(a) => bench::run(&a),
+        Command::Quantize(a) => quantize::run(&a),
+        Command::Kld(a) => kld::run(&a),
         Command::Serve(a) => serve::run(&a),
         Command::Eval(a) => eval::run(&a),
     }

@@ -145,43 +145,77 @@ impl GgufWriter {
     /// Write atomically to `path`: a temporary file in the same directory, fsync, then rename.
     pub fn write(&self, path: &Path) -> Result<()> {
         let alignment = self.alignment()?;
-        let tmp = tmp_path(path);
-        let werr = |source| WeightsError::Write {
-            path: path.to_path_buf(),
-            source,
-        };
-        let result = (|| -> std::io::Result<()> {
-            let file = std::fs::File::create(&tmp)?;
-            let mut bw = BufWriter::with_capacity(1 << 20, file);
-            self.write_inner(
-                &mut Counting {
-                    inner: &mut bw,
-                    n: 0,
-                },
-                alignment,
-            )?;
-            let file = bw.into_inner().map_err(|e| e.into_error())?;
-            file.sync_all()?;
-            drop(file);
-            std::fs::rename(&tmp, path)?;
-            // Persist the rename itself; not every platform can fsync a directory, so this is best effort.
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                if let Ok(d) = std::fs::File::open(dir) {
-                    let _ = d.sync_all();
-                }
-            }
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
+        write_atomic(path, |w| self.write_inner(w, alignment))
+    }
+
+    /// Write atomically to `path` with tensors whose bytes are produced during the write, in order:
+    /// `fill(i, out)` must write exactly the bytes of `declared[i]` (name, type, shape). Only one
+    /// tensor's bytes need exist at a time, so a converter never holds the whole output in memory.
+    /// Tensors added with `add_tensor` are not allowed here. An error from `fill` (which may carry
+    /// any error as `io::Error::other`) removes the temporary file and is returned as `Write`.
+    pub fn write_streaming(
+        &self,
+        path: &Path,
+        declared: &[(String, GgmlType, Vec<usize>)],
+        fill: &mut dyn FnMut(usize, &mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<()> {
+        if !self.tensors.is_empty() {
+            return Err(WeightsError::InvalidWrite(
+                "write_streaming takes every tensor from `declared`; add none with add_tensor".into(),
+            ));
         }
-        result.map_err(werr)
+        let alignment = self.alignment()?;
+        let mut names = HashSet::new();
+        let mut sizes = Vec::with_capacity(declared.len());
+        for (name, ty, shape) in declared {
+            if name.is_empty() || !names.insert(name.as_str()) {
+                return Err(WeightsError::InvalidWrite(format!("tensor name '{name}' is empty or repeated")));
+            }
+            if shape.is_empty() || shape.len() > MAX_DIMS {
+                return Err(WeightsError::InvalidWrite(format!("tensor '{name}': shape {shape:?} must have 1 to {MAX_DIMS} dimensions")));
+            }
+            let n = tensor_bytes(name, *ty, shape).map_err(|e| WeightsError::InvalidWrite(e.to_string()))?;
+            sizes.push(n as u64);
+        }
+        write_atomic(path, |w| {
+            let layouts = declared.iter().zip(&sizes).map(|((n, t, s), &b)| (n.as_str(), *t, s.as_slice(), b));
+            self.write_header(w, layouts, alignment)?;
+            for (i, &expected) in sizes.iter().enumerate() {
+                let start = w.n;
+                fill(i, w)?;
+                if w.n - start != expected {
+                    return Err(std::io::Error::other(format!(
+                        "tensor '{}': {} bytes were written but its type and shape need {expected}",
+                        declared[i].0,
+                        w.n - start
+                    )));
+                }
+                pad(w, alignment)?;
+            }
+            w.flush()
+        })
     }
 
     fn write_inner<W: Write>(&self, w: &mut Counting<W>, alignment: u64) -> std::io::Result<()> {
+        let layouts = self.tensors.iter().map(|t| (t.name.as_str(), t.ty, t.shape.as_slice(), t.data().len() as u64));
+        self.write_header(w, layouts, alignment)?;
+        for t in &self.tensors {
+            w.write_all(t.data())?;
+            pad(w, alignment)?;
+        }
+        w.flush()
+    }
+
+    /// Header, metadata and tensor infos (name, type, shape, data bytes), padded to the data section.
+    fn write_header<'t, W: Write>(
+        &self,
+        w: &mut Counting<W>,
+        tensors: impl ExactSizeIterator<Item = (&'t str, GgmlType, &'t [usize], u64)>,
+        alignment: u64,
+    ) -> std::io::Result<()> {
         w.write_all(&GGUF_MAGIC.to_le_bytes())?;
         w.write_all(&VERSION.to_le_bytes())?;
-        w.write_all(&(self.tensors.len() as u64).to_le_bytes())?;
+        w.write_all(&(tensors.len() as u64).to_le_bytes())?;
         w.write_all(&(self.metadata.len() as u64).to_le_bytes())?;
         for (key, value) in self.metadata.iter() {
             write_str(w, key)?;
@@ -190,23 +224,47 @@ impl GgufWriter {
         }
         // Offsets are relative to the data section; every tensor starts aligned.
         let mut offset = 0u64;
-        for t in &self.tensors {
-            write_str(w, &t.name)?;
-            w.write_all(&(t.shape.len() as u32).to_le_bytes())?;
-            for &d in &t.shape {
+        for (name, ty, shape, n_bytes) in tensors {
+            write_str(w, name)?;
+            w.write_all(&(shape.len() as u32).to_le_bytes())?;
+            for &d in shape {
                 w.write_all(&(d as u64).to_le_bytes())?;
             }
-            w.write_all(&(t.ty as u32).to_le_bytes())?;
+            w.write_all(&(ty as u32).to_le_bytes())?;
             w.write_all(&offset.to_le_bytes())?;
-            offset = align_up(offset + t.data().len() as u64, alignment).ok_or_else(too_big)?;
+            offset = align_up(offset + n_bytes, alignment).ok_or_else(too_big)?;
         }
-        pad(w, alignment)?;
-        for t in &self.tensors {
-            w.write_all(t.data())?;
-            pad(w, alignment)?;
-        }
-        w.flush()
+        pad(w, alignment)
     }
+}
+
+/// Runs `body` on a buffered temp file beside `path`, fsyncs it and renames it over `path`;
+/// on any error the temp file is removed and nothing appears at `path`.
+fn write_atomic(
+    path: &Path,
+    body: impl FnOnce(&mut Counting<&mut BufWriter<std::fs::File>>) -> std::io::Result<()>,
+) -> Result<()> {
+    let tmp = tmp_path(path);
+    let result = (|| -> std::io::Result<()> {
+        let file = std::fs::File::create(&tmp)?;
+        let mut bw = BufWriter::with_capacity(1 << 20, file);
+        body(&mut Counting { inner: &mut bw, n: 0 })?;
+        let file = bw.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, path)?;
+        // Persist the rename itself; not every platform can fsync a directory, so this is best effort.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(|source| WeightsError::Write { path: path.to_path_buf(), source })
 }
 
 fn too_big() -> std::io::Error {

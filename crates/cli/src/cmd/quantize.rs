@@ -1,0 +1,109 @@
+//! `agora quantize IN OUT --type TYPE [--certify TEXT]`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use quantize::{FileType, Options, Plan};
+use weights::GgufFile;
+
+use crate::args::QuantizeArgs;
+use crate::settings;
+
+pub fn run(a: &QuantizeArgs) -> Result<()> {
+    let ftype = FileType::parse(&a.ty)?;
+    let input = settings::resolve_model(Some(&a.input), false)?;
+    if input.is_dir() {
+        bail!("{} is a Hugging Face folder; quantize reads GGUF files (convert it to GGUF first)", input.display());
+    }
+    quantize::writer::check_paths(&input, &a.output)?;
+    if let Some(t) = &a.certify {
+        if !t.is_file() {
+            bail!("--certify {}: no such text file", t.display());
+        }
+    }
+    warn_requantize(&input, ftype)?;
+
+    let threads = settings::threads(a.threads);
+    let bar = ProgressBar::new(0);
+    bar.set_style(ProgressStyle::with_template("{msg} [{bar:30}] {percent}% {wide_msg:.dim} eta {eta}")?);
+    bar.set_message(format!("quantizing to {}", ftype.name()));
+    let opts = Options { ftype, threads, extra_metadata: Vec::new() };
+    let report = quantize::quantize_file(&input, &a.output, &opts, &mut |p| {
+        bar.set_length(p.total);
+        bar.set_position(p.done);
+    })?;
+    bar.finish_and_clear();
+
+    let certified = match &a.certify {
+        Some(text) => Some(certify(&input, &a.output, text, a.ctx, a.threads, ftype)?),
+        None => None,
+    };
+    if a.json {
+        let mut v = serde_json::to_value(&report)?;
+        if let Some((k, card)) = &certified {
+            v["kld"] = serde_json::to_value(k)?;
+            v["card"] = card.display().to_string().into();
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for t in &report.plan.tensors {
+            *counts.entry(t.to.name()).or_default() += 1;
+        }
+        let mix: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        println!(
+            "{} -> {} ({}): {} tensors ({}), {:.1} MiB -> {:.1} MiB in {:.2} s on {} threads",
+            report.input.display(),
+            report.output.display(),
+            report.ftype,
+            report.n_tensors,
+            mix.join(", "),
+            report.input_bytes as f64 / 1048576.0,
+            report.output_bytes as f64 / 1048576.0,
+            report.seconds,
+            report.threads
+        );
+        if report.n_fallback > 0 {
+            println!("{} tensors used a fallback type (row length not a multiple of the block size)", report.n_fallback);
+        }
+        if let Some((k, card)) = &certified {
+            super::kld::print_report(k);
+            println!("card: {}", card.display());
+        }
+    }
+    Ok(())
+}
+
+fn warn_requantize(input: &std::path::Path, ftype: FileType) -> Result<()> {
+    let plan = Plan::for_file(&GgufFile::open(input)?, ftype)?;
+    let mut from: Vec<&str> = plan.requantized().map(|t| t.from.name()).collect();
+    if !from.is_empty() {
+        let n = from.len();
+        from.sort_unstable();
+        from.dedup();
+        eprintln!(
+            "warning: {n} tensors are already quantized ({}); quantizing them again adds to their error. \
+             Quantize from the F16/BF16/F32 original when you have it.",
+            from.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Measures the output against the input and records the figures in its metadata and a model card.
+fn certify(
+    input: &std::path::Path,
+    output: &std::path::Path,
+    text: &std::path::Path,
+    ctx: usize,
+    threads: Option<usize>,
+    ftype: FileType,
+) -> Result<(quantize::KldReport, PathBuf)> {
+    let r = super::kld::measure(input, output, text, ctx, threads)?;
+    let c = quantize::certify::Certificate::new(input, output, text, ftype, &r);
+    quantize::writer::add_metadata(output, &c.metadata())?;
+    let card = quantize::certify::write_card(output, &c)?;
+    Ok((r, card))
+}

@@ -1,0 +1,15 @@
+//! Quantization: plans (which tensor becomes which type, llama.cpp's mixing rules), the GGUF rewriter,
+//! and the KL-divergence measurement of what a quantization cost.
+
+pub mod certify;
+pub mod error;
+pub mod ftype;
+pub mod kld;
+pub mod plan;
+pub mod writer;
+
+pub use error::QuantizeError;
+pub use ftype::FileType;
+pub use kld::{kl_divergence, KldReport};
+pub use plan::{Plan, TensorPlan};
+pub use writer::{quantize_file, Options, Progress, Report};
