@@ -160,6 +160,7 @@ pub enum TensorName {
     Output,
     RopeFreqs,
     AttnNorm,
+    AttnNorm2,
     AttnQ,
     AttnK,
     AttnV,
@@ -176,7 +177,7 @@ pub enum TensorName {
 }
 
 impl TensorName {
-    pub const ALL: [TensorName; 19] = {
+    pub const ALL: [TensorName; 20] = {
         use TensorName::*;
         [
             TokenEmbd,
@@ -185,6 +186,7 @@ impl TensorName {
             Output,
             RopeFreqs,
             AttnNorm,
+            AttnNorm2,
             AttnQ,
             AttnK,
             AttnV,
@@ -211,6 +213,7 @@ impl TensorName {
             Output => "output",
             RopeFreqs => "rope_freqs",
             AttnNorm => "attn_norm",
+            AttnNorm2 => "attn_norm_2",
             AttnQ => "attn_q",
             AttnK => "attn_k",
             AttnV => "attn_v",

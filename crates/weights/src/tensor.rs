@@ -117,6 +117,22 @@ impl Tensor {
         row_bytes(self.ty, self.cols())
     }
 
+    /// Rows `start..end` of a 2-D tensor as a new tensor sharing the same bytes (the q, k and v
+    /// parts of a fused qkv weight). None when the range or the row size does not fit.
+    pub fn row_range(&self, name: impl Into<String>, start: usize, end: usize) -> Option<Tensor> {
+        if self.shape.len() != 2 || start > end || end > self.shape[1] {
+            return None;
+        }
+        let rb = self.row_bytes()?;
+        let (a, b) = (start.checked_mul(rb)?, end.checked_mul(rb)?);
+        if b > self.data().len() {
+            return None;
+        }
+        let base = self.data.range.start;
+        let data = TensorData::new(self.data.backing.clone(), base + a..base + b);
+        Some(Tensor::new(name.into(), self.ty, vec![self.shape[0], end - start], data))
+    }
+
     /// The bytes of row `i` (e.g. one token's embedding), or None when out of range.
     pub fn row(&self, i: usize) -> Option<&[u8]> {
         let rb = self.row_bytes()?;

@@ -1,4 +1,8 @@
 //! One file per architecture: configuration and the layer composition, nothing else.
 
+pub mod gemma2;
 pub mod gemma3;
 pub mod llama;
+pub mod phi3;
+pub mod qwen2;
+pub mod qwen3;

@@ -137,6 +137,8 @@ impl HfConfig {
             "gemma" => "gemma",
             "gemma2" => "gemma2",
             "gemma3" | "gemma3_text" => "gemma3",
+            "phi3" => "phi3",
+            "falcon" => "falcon",
             _ => return None,
         })
     }
