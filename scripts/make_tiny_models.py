@@ -861,14 +861,35 @@ ZOO = {
                                                "attn_logit_softcapping": 5.0, "final_logit_softcapping": 10.0,
                                                "hidden_activation": "gelu_pytorch_tanh", "tie_word_embeddings": True}),
 }
+# Falcon: the classic 7B layout (multi-query, one norm) and the 40B/180B "new decoder architecture"
+# (grouped KV, ln_attn + ln_mlp). Neither uses the Llama-style fields above.
+FALCON = {
+    # num_kv_heads: 1 states what multi_query means; without it transformers fills in num_attention_heads,
+    # which llama.cpp's converter (reading the config through transformers) takes as the KV head count.
+    "falcon": {"multi_query": True, "new_decoder_architecture": False, "num_kv_heads": 1},
+    "falcon40b": {"new_decoder_architecture": True, "num_kv_heads": 2},
+}
+for _k, _extra in FALCON.items():
+    ZOO[_k] = ("FalconConfig", "tiny-llama", {"parallel_attn": True, "bias": False, "alibi": False,
+                                              "tie_word_embeddings": True, **_extra})
 ZOO_GREEDY_TOKENS = 32
 # Logit rows kept per golden sequence (the whole vocabulary at these positions; -1 = last).
 ZOO_POSITIONS = (0, 1, 3, 7, 8, 12, 23, -1)
 
 
+def falcon_rules(name: str):
+    if "ln" in name or "layernorm" in name:  # LayerNorm weight and bias
+        return (1.0, 0.2) if name.endswith("weight") else (0.0, 0.1)
+    if "word_embeddings" in name:
+        return 0.0, 0.5
+    return 0.0, 0.12 if "4h_to_h" in name else 0.2
+
+
 def zoo_rules(kind: str):
     if kind == "gemma2":
         return gemma_rules
+    if kind in FALCON:
+        return falcon_rules
     return llama_rules
 
 
@@ -876,7 +897,16 @@ def make_zoo_model(kind: str, vocab: int, special: dict):
     import transformers
 
     cls_name, _, extra = ZOO[kind]
-    cfg = getattr(transformers, cls_name)(
+    if kind in FALCON:
+        cfg = transformers.FalconConfig(
+            vocab_size=vocab, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, layer_norm_epsilon=1e-5,
+            max_position_embeddings=256, rope_parameters={"rope_type": "default", "rope_theta": 10_000.0},
+            bos_token_id=special["bos"], eos_token_id=special["eos"], attn_implementation="eager", dtype="float32",
+            **extra,
+        )
+    else:
+        cfg = None
+    cfg = cfg or getattr(transformers, cls_name)(
         vocab_size=vocab,
         hidden_size=64,
         intermediate_size=128,
@@ -930,7 +960,6 @@ def build_zoo_fixture(kind: str, out_root: Path, llama_cpp: Path) -> dict:
     model.to(torch.bfloat16).save_pretrained(out, safe_serialization=True)
     (out / "generation_config.json").unlink(missing_ok=True)
     (out / "model.safetensors").chmod(0o644)
-
     model = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32, attn_implementation="eager").eval()
     seqs = sequences(tok, special["bos"])
     rows = []
@@ -945,11 +974,13 @@ def build_zoo_fixture(kind: str, out_root: Path, llama_cpp: Path) -> dict:
     finally:
         GREEDY_NEW_TOKENS = keep
     pre = "llama-bpe" if tok_from == "tiny-llama" else ""
-    gguf_path = convert(llama_cpp, out, "f32", pre)
+    # bfloat16 GGUF: the same values as the safetensors (the converter keeps 1-D tensors in float32),
+    # half the bytes of a float32 file; the engine computes in float32 from either.
+    gguf_path = convert(llama_cpp, out, "bf16", pre)
     meta, tensors = read_gguf(gguf_path)
     gold = {
         "fixture": out.name,
-        "about": "Random weights stored as bfloat16 (safetensors) and float32 (GGUF, llama.cpp's converter); "
+        "about": "Random weights stored as bfloat16 (safetensors, and GGUF from llama.cpp's converter); "
                  f"logits: transformers float32, eager attention, no cache, full vocab at `positions`, {SIG_DIGITS} "
                  f"significant digits. Greedy: {ZOO_GREEDY_TOKENS} tokens, generate(do_sample=False, use_cache=True), EOS disabled.",
         "made_with": {

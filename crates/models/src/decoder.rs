@@ -5,7 +5,7 @@ use kernels::pool::ThreadPool;
 use weights::names::{tn, tn_bias, TensorName};
 use weights::Tensor;
 
-use crate::layers::{softcap, Embedding, Linear, RmsNorm};
+use crate::layers::{softcap, Embedding, Linear, Norm};
 use crate::model::{sized, Scratch};
 use crate::{ForwardCtx, ModelConfig, ModelError, SeqInput, SeqRows, WeightSource};
 
@@ -20,7 +20,7 @@ pub struct Decoder<B: Block> {
     pub embed: Embedding,
     pub embed_scale: f32,
     pub layers: Vec<B>,
-    pub out_norm: RmsNorm,
+    pub out_norm: Norm,
     pub output: Linear, // [n_vocab, n_embd]; may share its tensor with `embed`
     /// Gemma 2: logits become `cap * tanh(logit / cap)`.
     pub logit_softcap: Option<f32>,

@@ -155,7 +155,7 @@ pub fn load(src: &WeightSource) -> Result<Decoder<Gemma3Layer>, ModelError> {
         embed: Embedding::new(embd)?,
         embed_scale: (d as f32).sqrt(),
         layers,
-        out_norm: norm(T::OutputNorm, None)?,
+        out_norm: norm(T::OutputNorm, None)?.into(),
         output,
         logit_softcap: c.final_softcap,
     })

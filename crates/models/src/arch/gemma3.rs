@@ -174,7 +174,7 @@ pub fn load(src: &WeightSource) -> Result<Decoder<Gemma3Layer>, ModelError> {
         embed: Embedding::new(embd)?,
         embed_scale: (d as f32).sqrt(),
         layers,
-        out_norm: norm(T::OutputNorm, None, d)?,
+        out_norm: norm(T::OutputNorm, None, d)?.into(),
         output,
         logit_softcap: None,
     })

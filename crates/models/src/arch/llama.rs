@@ -195,7 +195,7 @@ pub fn build(src: &WeightSource, arch: &str, mut c: LlamaConfig, v: Variant) -> 
         embed: Embedding::new(embd)?,
         embed_scale: 1.0,
         layers,
-        out_norm: norm(T::OutputNorm, None, d)?,
+        out_norm: norm(T::OutputNorm, None, d)?.into(),
         output,
         logit_softcap: None,
     })

@@ -1,5 +1,6 @@
 //! One file per architecture: configuration and the layer composition, nothing else.
 
+pub mod falcon;
 pub mod gemma2;
 pub mod gemma3;
 pub mod llama;

@@ -89,7 +89,7 @@ pub fn load(src: &WeightSource) -> Result<Decoder<LlamaLayer>, ModelError> {
         embed: Embedding::new(embd)?,
         embed_scale: 1.0,
         layers,
-        out_norm: norm(T::OutputNorm, None)?,
+        out_norm: norm(T::OutputNorm, None)?.into(),
         output,
         logit_softcap: None,
     })

@@ -13,5 +13,5 @@ pub use attention::{softcap, SelfAttention};
 pub use embedding::Embedding;
 pub use linear::{vector, Linear};
 pub use mlp::{Activation, GatedMlp, Mlp};
-pub use norm::{LayerNorm, RmsNorm};
+pub use norm::{LayerNorm, Norm, RmsNorm};
 pub use rope::{Rope, RopeStyle};

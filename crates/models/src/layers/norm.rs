@@ -83,3 +83,30 @@ impl LayerNorm {
         }
     }
 }
+
+/// The final norm of a decoder: RMSNorm for most architectures, LayerNorm for Falcon.
+pub enum Norm {
+    Rms(RmsNorm),
+    Layer(LayerNorm),
+}
+
+impl Norm {
+    pub fn forward(&self, x: &[f32], out: &mut [f32]) {
+        match self {
+            Norm::Rms(n) => n.forward(x, out),
+            Norm::Layer(n) => n.forward(x, out),
+        }
+    }
+}
+
+impl From<RmsNorm> for Norm {
+    fn from(n: RmsNorm) -> Self {
+        Norm::Rms(n)
+    }
+}
+
+impl From<LayerNorm> for Norm {
+    fn from(n: LayerNorm) -> Self {
+        Norm::Layer(n)
+    }
+}
