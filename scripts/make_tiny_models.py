@@ -872,6 +872,9 @@ FALCON = {
 for _k, _extra in FALCON.items():
     ZOO[_k] = ("FalconConfig", "tiny-llama", {"parallel_attn": True, "bias": False, "alibi": False,
                                               "tie_word_embeddings": True, **_extra})
+# Mixtral-style mixture of experts: 4 experts of 64, 2 per token.
+ZOO["mixtral"] = ("MixtralConfig", "tiny-llama", {"num_local_experts": 4, "num_experts_per_tok": 2, "intermediate_size": 64,
+                                                  "sliding_window": None, "tie_word_embeddings": False})
 ZOO_GREEDY_TOKENS = 32
 # Logit rows kept per golden sequence (the whole vocabulary at these positions; -1 = last).
 ZOO_POSITIONS = (0, 1, 3, 7, 8, 12, 23, -1)
@@ -905,32 +908,21 @@ def make_zoo_model(kind: str, vocab: int, special: dict):
             **extra,
         )
     else:
-        cfg = None
-    cfg = cfg or getattr(transformers, cls_name)(
-        vocab_size=vocab,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        **({"head_dim": 16} if "head_dim" not in extra else {}),
-        max_position_embeddings=256,
-        rms_norm_eps=1e-5,
-        rope_parameters={"rope_type": "default", "rope_theta": 10_000.0},
-        bos_token_id=special["bos"],
-        eos_token_id=special["eos"],
-        pad_token_id=special.get("pad"),
-        attn_implementation="eager",
-        dtype="float32",
-        **extra,
-    )
+        kw = dict(
+            vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, head_dim=16, max_position_embeddings=256, rms_norm_eps=1e-5,
+            rope_parameters={"rope_type": "default", "rope_theta": 10_000.0}, bos_token_id=special["bos"],
+            eos_token_id=special["eos"], pad_token_id=special.get("pad"), attn_implementation="eager", dtype="float32",
+        )
+        kw.update(extra)
+        cfg = getattr(transformers, cls_name)(**kw)
     torch.manual_seed(SEED)
     model = transformers.AutoModelForCausalLM.from_config(cfg, dtype=torch.float32, attn_implementation="eager")
     init_params(model, zoo_rules(kind), SEED + 7 + list(ZOO).index(kind))
     if cfg.tie_word_embeddings:
         model.tie_weights()
     # bfloat16 on disk (half the size; exercises the BF16 path); the goldens compute in float32 on
-    # exactly these values, and the f32 GGUF holds them exactly.
+    # exactly these values, which the bf16 GGUF holds exactly too.
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(p.to(torch.bfloat16).to(torch.float32))

@@ -6,7 +6,7 @@ use crate::arch::{falcon, gemma2, gemma3, llama, phi3, qwen2, qwen3};
 use crate::decoder::{Block, Decoder};
 use crate::{ForwardCtx, Model, ModelConfig, ModelError, SeqInput, WeightSource};
 
-pub const SUPPORTED: &[&str] = &["falcon", "gemma2", "gemma3", "llama (and mistral)", "phi3", "qwen2", "qwen3"];
+pub const SUPPORTED: &[&str] = &["falcon", "gemma2", "gemma3", "llama (and mistral, mixtral)", "phi3", "qwen2", "qwen3"];
 
 /// Opens a GGUF file or Hugging Face folder and builds the model it describes.
 pub fn load_model(path: &Path) -> Result<(Box<dyn Model>, WeightSource), ModelError> {

@@ -174,10 +174,14 @@ pub enum TensorName {
     FfnUp,
     FfnDown,
     FfnPostNorm,
+    FfnGateInp,
+    FfnGateExps,
+    FfnUpExps,
+    FfnDownExps,
 }
 
 impl TensorName {
-    pub const ALL: [TensorName; 20] = {
+    pub const ALL: [TensorName; 24] = {
         use TensorName::*;
         [
             TokenEmbd,
@@ -200,6 +204,10 @@ impl TensorName {
             FfnUp,
             FfnDown,
             FfnPostNorm,
+            FfnGateInp,
+            FfnGateExps,
+            FfnUpExps,
+            FfnDownExps,
         ]
     };
 
@@ -227,6 +235,10 @@ impl TensorName {
             FfnUp => "ffn_up",
             FfnDown => "ffn_down",
             FfnPostNorm => "post_ffw_norm",
+            FfnGateInp => "ffn_gate_inp",
+            FfnGateExps => "ffn_gate_exps",
+            FfnUpExps => "ffn_up_exps",
+            FfnDownExps => "ffn_down_exps",
         }
     }
 

@@ -1,4 +1,4 @@
-//! Llama 2/3.x, and Mistral (same GGUF architecture).
+//! Llama 2/3.x, and Mistral and Mixtral (same GGUF architecture).
 //! Paper: "The Llama 3 Herd of Models" (2024); https://github.com/meta-llama/llama-models
 //! Mistral 7B: https://arxiv.org/abs/2310.06825
 //!
@@ -11,6 +11,10 @@
 //! converter writes Mistral as `llama` and drops the window; we honour
 //! `llama.attention.sliding_window` when a GGUF has it.
 //!
+//! Mixtral (also GGUF `llama`, with `expert_count`): the FFN is a mixture of 8 SwiGLU experts, 2
+//! chosen per token by a router (`ffn_gate_inp`), stacked in GGUF (`ffn_*_exps`), one tensor per
+//! expert in Hugging Face files.
+//!
 //! Qwen2 and Qwen3 share this block and build through [`build`] with their [`Variant`].
 
 use kernels::pool::ThreadPool;
@@ -20,7 +24,7 @@ use weights::names::{tn, TensorName as T};
 
 use crate::decoder::{add_residual, linear, output_head, Block, Decoder};
 use crate::layers::rope_scaling::{gguf_freq_factors, hf_freq_factors};
-use crate::layers::{vector, Activation, Embedding, GatedMlp, RmsNorm, Rope, RopeStyle, SelfAttention};
+use crate::layers::{vector, Activation, Embedding, Ffn, GatedMlp, Linear, MoeMlp, RmsNorm, Rope, RopeStyle, SelfAttention};
 use crate::model::{required, sized, Scratch};
 use crate::{ModelConfig, ModelError, SeqRows, WeightSource};
 
@@ -40,6 +44,9 @@ pub struct LlamaConfig {
     pub freq_factors: Option<Vec<f32>>,
     /// Every layer attends to the last `window` positions only (Mistral).
     pub window: Option<usize>,
+    /// Mixture of experts (Mixtral): experts per layer and experts used per token; 0 when dense.
+    pub n_expert: usize,
+    pub n_expert_used: usize,
 }
 
 impl LlamaConfig {
@@ -64,6 +71,8 @@ impl LlamaConfig {
             rope_base: m.opt_f32(&format!("{arch}.rope.freq_base")).unwrap_or(10_000.0),
             freq_factors: gguf_freq_factors(m, arch, rot_dim)?,
             window: m.opt_u32(&format!("{arch}.attention.sliding_window")).filter(|&w| w > 0).map(|w| w as usize),
+            n_expert: m.opt_u32(&format!("{arch}.expert_count")).unwrap_or(0) as usize,
+            n_expert_used: m.opt_u32(&format!("{arch}.expert_used_count")).unwrap_or(0) as usize,
         })
     }
 
@@ -79,6 +88,7 @@ impl LlamaConfig {
         let rot_dim = ((head_dim as f64 * partial) as usize) & !1;
         // Qwen configs carry a sliding_window that only applies with use_sliding_window: true.
         let use_window = c.extra.get("use_sliding_window").and_then(|v| v.as_bool()).unwrap_or(true);
+        let count = |k: &str| c.extra.get(k).and_then(|v| v.as_u64()).unwrap_or(0) as usize;
         Ok(Self {
             n_embd,
             n_layer: required(c.num_hidden_layers, "num_hidden_layers")?,
@@ -92,6 +102,8 @@ impl LlamaConfig {
             rope_base,
             freq_factors: hf_freq_factors(c, rot_dim, rope_base)?,
             window: c.sliding_window.filter(|&w| use_window && w > 0),
+            n_expert: count("num_local_experts"),
+            n_expert_used: count("num_experts_per_tok"),
         })
     }
 
@@ -115,7 +127,7 @@ pub struct LlamaLayer {
     pub(crate) attn_norm: RmsNorm, // [n_embd]
     pub(crate) attn: SelfAttention,
     pub(crate) ffn_norm: RmsNorm,  // [n_embd]
-    pub(crate) mlp: GatedMlp,
+    pub(crate) mlp: Ffn,
 }
 
 impl Block for LlamaLayer {
@@ -128,6 +140,40 @@ impl Block for LlamaLayer {
         self.mlp.forward(pool, s, n);
         add_residual(s, len);
     }
+}
+
+/// Mixtral's experts: stacked `[cols, rows, n_expert]` tensors in GGUF, one tensor per expert
+/// ("blk.N.ffn_gate_exps.E.weight") from Hugging Face; either way a zero-copy view per expert.
+fn moe(src: &WeightSource, c: &LlamaConfig, il: usize) -> Result<MoeMlp, ModelError> {
+    if c.n_expert_used == 0 || c.n_expert_used > c.n_expert {
+        return Err(ModelError::Config(format!("{} experts used per token out of {}", c.n_expert_used, c.n_expert)));
+    }
+    let (d, ff) = (c.n_embd, c.n_ff);
+    let expert = |name: T, e: usize, cols: usize, rows: usize| -> Result<Linear, ModelError> {
+        let stacked = tn(name, Some(il));
+        if !src.has_tensor(&stacked) {
+            return Linear::new(src.tensor(&format!("blk.{il}.{}.{e}.weight", name.base()))?, cols, rows);
+        }
+        let t = src.tensor(&stacked)?;
+        let want = vec![cols, rows, c.n_expert];
+        if t.shape != want {
+            return Err(ModelError::BadShape { name: t.name.clone(), got: t.shape.clone(), want });
+        }
+        let m = t.matrix(format!("{}[{e}]", t.name), e).ok_or_else(|| ModelError::BadShape { name: t.name.clone(), got: t.shape.clone(), want })?;
+        Linear::new(m, cols, rows)
+    };
+    let experts = (0..c.n_expert)
+        .map(|e| {
+            Ok(GatedMlp {
+                gate: expert(T::FfnGateExps, e, d, ff)?,
+                up: expert(T::FfnUpExps, e, d, ff)?,
+                down: expert(T::FfnDownExps, e, ff, d)?,
+                act: Activation::Silu,
+            })
+        })
+        .collect::<Result<Vec<_>, ModelError>>()?;
+    let router = Linear::new(src.tensor(&tn(T::FfnGateInp, Some(il)))?, d, c.n_expert)?;
+    Ok(MoeMlp { router, experts, n_used: c.n_expert_used, norm_topk: true })
 }
 
 pub fn load(src: &WeightSource, arch: &str) -> Result<Decoder<LlamaLayer>, ModelError> {
@@ -170,11 +216,15 @@ pub fn build(src: &WeightSource, arch: &str, mut c: LlamaConfig, v: Variant) -> 
                 softcap: None,
             },
             ffn_norm: norm(T::FfnNorm, Some(il), d)?,
-            mlp: GatedMlp {
-                gate: lin(T::FfnGate, il, d, c.n_ff)?,
-                up: lin(T::FfnUp, il, d, c.n_ff)?,
-                down: lin(T::FfnDown, il, c.n_ff, d)?,
-                act: Activation::Silu,
+            mlp: match c.n_expert {
+                0 => GatedMlp {
+                    gate: lin(T::FfnGate, il, d, c.n_ff)?,
+                    up: lin(T::FfnUp, il, d, c.n_ff)?,
+                    down: lin(T::FfnDown, il, c.n_ff, d)?,
+                    act: Activation::Silu,
+                }
+                .into(),
+                _ => Ffn::Moe(moe(src, &c, il)?),
             },
         });
     }

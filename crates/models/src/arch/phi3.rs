@@ -69,7 +69,7 @@ pub fn load(src: &WeightSource) -> Result<Decoder<LlamaLayer>, ModelError> {
                 softcap: None,
             },
             ffn_norm: norm(T::FfnNorm, Some(il))?,
-            mlp: GatedMlp { gate, up, down: lin(T::FfnDown, ff, d)?, act: Activation::Silu },
+            mlp: GatedMlp { gate, up, down: lin(T::FfnDown, ff, d)?, act: Activation::Silu }.into(),
         });
     }
     let output = output_head(src, &embd, d, n_vocab)?;

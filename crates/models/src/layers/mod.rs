@@ -6,6 +6,7 @@ pub mod rope;
 pub mod rope_scaling;
 pub mod attention;
 pub mod mlp;
+pub mod moe;
 pub mod embedding;
 pub mod parallel;
 
@@ -13,5 +14,6 @@ pub use attention::{softcap, SelfAttention};
 pub use embedding::Embedding;
 pub use linear::{vector, Linear};
 pub use mlp::{Activation, GatedMlp, Mlp};
+pub use moe::{Ffn, MoeMlp};
 pub use norm::{LayerNorm, Norm, RmsNorm};
 pub use rope::{Rope, RopeStyle};

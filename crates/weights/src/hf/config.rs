@@ -131,7 +131,7 @@ impl HfConfig {
     /// The llama.cpp architecture name for this `model_type` ("mistral" runs as "llama"), if known.
     pub fn gguf_arch(&self) -> Option<&'static str> {
         Some(match self.model_type.as_str() {
-            "llama" | "mistral" => "llama",
+            "llama" | "mistral" | "mixtral" => "llama",
             "qwen2" => "qwen2",
             "qwen3" => "qwen3",
             "gemma" => "gemma",

@@ -8,7 +8,7 @@ pub(crate) fn adds_one_to_norms(model_type: &str) -> bool {
 
 /// Families whose GGUF q/k rows are permuted from HF's rotate-half RoPE layout to ggml's interleaved one.
 pub(crate) fn permutes_qk(model_type: &str) -> bool {
-    matches!(model_type, "llama" | "mistral")
+    matches!(model_type, "llama" | "mistral" | "mixtral")
 }
 
 /// Gemma 2/3 wrap attention and FFN in pre- and post-norms; elsewhere post_attention_layernorm is the FFN norm.
@@ -97,7 +97,20 @@ pub fn hf_to_gguf_name(hf: &str, model_type: &str) -> Option<String> {
     if suffix != "weight" && suffix != "bias" {
         return None;
     }
+    // Mixtral experts stay one tensor each (GGUF stacks them): "blk.N.ffn_gate_exps.E.weight".
+    if let Some(e) = module.strip_prefix("block_sparse_moe.experts.") {
+        let (e, w) = e.split_once('.')?;
+        let e: usize = e.parse().ok()?;
+        let base = match w {
+            "w1" => "ffn_gate_exps",
+            "w2" => "ffn_down_exps",
+            "w3" => "ffn_up_exps",
+            _ => return None,
+        };
+        return Some(format!("blk.{layer}.{base}.{e}.{suffix}"));
+    }
     let base = match module {
+        "block_sparse_moe.gate" => "ffn_gate_inp",
         "input_layernorm" => "attn_norm",
         "self_attn.q_proj" => "attn_q",
         "self_attn.k_proj" => "attn_k",
