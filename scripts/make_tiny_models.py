@@ -875,6 +875,13 @@ for _k, _extra in FALCON.items():
 # Mixtral-style mixture of experts: 4 experts of 64, 2 per token.
 ZOO["mixtral"] = ("MixtralConfig", "tiny-llama", {"num_local_experts": 4, "num_experts_per_tok": 2, "intermediate_size": 64,
                                                   "sliding_window": None, "tie_word_embeddings": False})
+# Qwen3-MoE: q/k norms and 4 experts of 64 in every layer, 2 per token.
+ZOO["qwen3moe"] = ("Qwen3MoeConfig", "tiny-llama", {"head_dim": 32, "num_experts": 4, "num_experts_per_tok": 2,
+                                                    "moe_intermediate_size": 64, "norm_topk_prob": True,
+                                                    "decoder_sparse_step": 1, "mlp_only_layers": [],
+                                                    "tie_word_embeddings": True, "use_sliding_window": False,
+                                                    "sliding_window": None})
+MODEL_TYPE = {"qwen3moe": "qwen3_moe", "falcon40b": "falcon"}  # fixture name -> transformers model_type
 ZOO_GREEDY_TOKENS = 32
 # Logit rows kept per golden sequence (the whole vocabulary at these positions; -1 = last).
 ZOO_POSITIONS = (0, 1, 3, 7, 8, 12, 23, -1)
@@ -946,7 +953,7 @@ def build_zoo_fixture(kind: str, out_root: Path, llama_cpp: Path) -> dict:
     special = json.loads((src / "golden.json").read_text())["special_tokens"]
     # transformers (and so the converter) picks the tokenizer class from the model type, which may add
     # tokens (Qwen2Tokenizer adds <|endoftext|>): size the vocabulary from what it will load.
-    (out / "config.json").write_text(json.dumps({"model_type": kind}))
+    (out / "config.json").write_text(json.dumps({"model_type": MODEL_TYPE.get(kind, kind)}))
     tok = AutoTokenizer.from_pretrained(out)
     model = make_zoo_model(kind, len(tok), special)
     model.to(torch.bfloat16).save_pretrained(out, safe_serialization=True)

@@ -177,3 +177,4 @@ fn mistral_sliding_window_changes_late_positions() {
 zoo_tests!(falcon, "tiny-falcon", None);
 zoo_tests!(falcon40b, "tiny-falcon40b", None);
 zoo_tests!(mixtral, "tiny-mixtral", None);
+zoo_tests!(qwen3moe, "tiny-qwen3moe", None);

@@ -2,11 +2,11 @@
 
 use std::path::Path;
 
-use crate::arch::{falcon, gemma2, gemma3, llama, phi3, qwen2, qwen3};
+use crate::arch::{falcon, gemma2, gemma3, llama, phi3, qwen2, qwen3, qwen3moe};
 use crate::decoder::{Block, Decoder};
 use crate::{ForwardCtx, Model, ModelConfig, ModelError, SeqInput, WeightSource};
 
-pub const SUPPORTED: &[&str] = &["falcon", "gemma2", "gemma3", "llama (and mistral, mixtral)", "phi3", "qwen2", "qwen3"];
+pub const SUPPORTED: &[&str] = &["falcon", "gemma2", "gemma3", "llama (and mistral, mixtral)", "phi3", "qwen2", "qwen3", "qwen3moe"];
 
 /// Opens a GGUF file or Hugging Face folder and builds the model it describes.
 pub fn load_model(path: &Path) -> Result<(Box<dyn Model>, WeightSource), ModelError> {
@@ -25,6 +25,7 @@ pub fn build(src: &WeightSource) -> Result<Box<dyn Model>, ModelError> {
         "llama" => Box::new(llama::load(src, "llama")?),
         "qwen2" => Box::new(qwen2::load(src)?),
         "qwen3" => Box::new(qwen3::load(src)?),
+        "qwen3moe" => Box::new(qwen3moe::load(src)?),
         other => return Err(ModelError::UnknownArchitecture(other.to_string(), SUPPORTED.join(", "))),
     })
 }

@@ -47,6 +47,10 @@ pub struct LlamaConfig {
     /// Mixture of experts (Mixtral): experts per layer and experts used per token; 0 when dense.
     pub n_expert: usize,
     pub n_expert_used: usize,
+    /// Hidden size of one expert (Qwen3-MoE's moe_intermediate_size; n_ff for Mixtral).
+    pub n_ff_expert: usize,
+    /// Renormalise the chosen experts' probabilities (Mixtral; Qwen3-MoE's norm_topk_prob).
+    pub norm_topk: bool,
 }
 
 impl LlamaConfig {
@@ -58,10 +62,11 @@ impl LlamaConfig {
         }
         let head_dim = m.opt_u32(&format!("{arch}.attention.key_length")).map_or(n_embd / n_head, |v| v as usize);
         let rot_dim = m.opt_u32(&format!("{arch}.rope.dimension_count")).map_or(head_dim, |v| v as usize);
+        let n_ff = m.get_u32(&format!("{arch}.feed_forward_length"))? as usize;
         Ok(Self {
             n_embd,
             n_layer: m.get_u32(&format!("{arch}.block_count"))? as usize,
-            n_ff: m.get_u32(&format!("{arch}.feed_forward_length"))? as usize,
+            n_ff,
             n_head,
             n_kv_head: m.opt_u32(&format!("{arch}.attention.head_count_kv")).map_or(n_head, |v| v as usize),
             head_dim,
@@ -73,6 +78,8 @@ impl LlamaConfig {
             window: m.opt_u32(&format!("{arch}.attention.sliding_window")).filter(|&w| w > 0).map(|w| w as usize),
             n_expert: m.opt_u32(&format!("{arch}.expert_count")).unwrap_or(0) as usize,
             n_expert_used: m.opt_u32(&format!("{arch}.expert_used_count")).unwrap_or(0) as usize,
+            n_ff_expert: m.opt_u32(&format!("{arch}.expert_feed_forward_length")).map_or(n_ff, |v| v as usize),
+            norm_topk: m.opt_bool(&format!("{arch}.expert_weights_norm")).unwrap_or(true),
         })
     }
 
@@ -89,10 +96,17 @@ impl LlamaConfig {
         // Qwen configs carry a sliding_window that only applies with use_sliding_window: true.
         let use_window = c.extra.get("use_sliding_window").and_then(|v| v.as_bool()).unwrap_or(true);
         let count = |k: &str| c.extra.get(k).and_then(|v| v.as_u64()).unwrap_or(0) as usize;
+        let n_ff = required(c.intermediate_size, "intermediate_size")?;
+        // Qwen-MoE variants with dense layers among the sparse ones are not built here.
+        let sparse_step = c.extra.get("decoder_sparse_step").and_then(|v| v.as_u64()).unwrap_or(1);
+        let dense_layers = c.extra.get("mlp_only_layers").and_then(|v| v.as_array()).is_some_and(|a| !a.is_empty());
+        if sparse_step != 1 || dense_layers {
+            return Err(ModelError::Config("mixture-of-experts models with dense layers in between (decoder_sparse_step != 1 or mlp_only_layers) are not supported".into()));
+        }
         Ok(Self {
             n_embd,
             n_layer: required(c.num_hidden_layers, "num_hidden_layers")?,
-            n_ff: required(c.intermediate_size, "intermediate_size")?,
+            n_ff,
             n_head,
             n_kv_head: c.num_key_value_heads.unwrap_or(n_head),
             head_dim,
@@ -102,8 +116,10 @@ impl LlamaConfig {
             rope_base,
             freq_factors: hf_freq_factors(c, rot_dim, rope_base)?,
             window: c.sliding_window.filter(|&w| use_window && w > 0),
-            n_expert: count("num_local_experts"),
+            n_expert: count("num_local_experts").max(count("num_experts")),
             n_expert_used: count("num_experts_per_tok"),
+            n_ff_expert: c.extra.get("moe_intermediate_size").and_then(|v| v.as_u64()).map_or(n_ff, |v| v as usize),
+            norm_topk: c.extra.get("norm_topk_prob").and_then(|v| v.as_bool()).unwrap_or(true),
         })
     }
 
@@ -148,7 +164,7 @@ fn moe(src: &WeightSource, c: &LlamaConfig, il: usize) -> Result<MoeMlp, ModelEr
     if c.n_expert_used == 0 || c.n_expert_used > c.n_expert {
         return Err(ModelError::Config(format!("{} experts used per token out of {}", c.n_expert_used, c.n_expert)));
     }
-    let (d, ff) = (c.n_embd, c.n_ff);
+    let (d, ff) = (c.n_embd, c.n_ff_expert);
     let expert = |name: T, e: usize, cols: usize, rows: usize| -> Result<Linear, ModelError> {
         let stacked = tn(name, Some(il));
         if !src.has_tensor(&stacked) {
@@ -173,7 +189,7 @@ fn moe(src: &WeightSource, c: &LlamaConfig, il: usize) -> Result<MoeMlp, ModelEr
         })
         .collect::<Result<Vec<_>, ModelError>>()?;
     let router = Linear::new(src.tensor(&tn(T::FfnGateInp, Some(il)))?, d, c.n_expert)?;
-    Ok(MoeMlp { router, experts, n_used: c.n_expert_used, norm_topk: true })
+    Ok(MoeMlp { router, experts, n_used: c.n_expert_used, norm_topk: c.norm_topk })
 }
 
 pub fn load(src: &WeightSource, arch: &str) -> Result<Decoder<LlamaLayer>, ModelError> {

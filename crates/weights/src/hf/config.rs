@@ -134,6 +134,7 @@ impl HfConfig {
             "llama" | "mistral" | "mixtral" => "llama",
             "qwen2" => "qwen2",
             "qwen3" => "qwen3",
+            "qwen3_moe" => "qwen3moe",
             "gemma" => "gemma",
             "gemma2" => "gemma2",
             "gemma3" | "gemma3_text" => "gemma3",

@@ -97,20 +97,21 @@ pub fn hf_to_gguf_name(hf: &str, model_type: &str) -> Option<String> {
     if suffix != "weight" && suffix != "bias" {
         return None;
     }
-    // Mixtral experts stay one tensor each (GGUF stacks them): "blk.N.ffn_gate_exps.E.weight".
-    if let Some(e) = module.strip_prefix("block_sparse_moe.experts.") {
+    // Experts stay one tensor each (GGUF stacks them): "blk.N.ffn_gate_exps.E.weight".
+    // Mixtral: block_sparse_moe.experts.E.w1/w2/w3; Qwen3-MoE: mlp.experts.E.gate/up/down_proj.
+    if let Some(e) = module.strip_prefix("block_sparse_moe.experts.").or_else(|| module.strip_prefix("mlp.experts.")) {
         let (e, w) = e.split_once('.')?;
         let e: usize = e.parse().ok()?;
         let base = match w {
-            "w1" => "ffn_gate_exps",
-            "w2" => "ffn_down_exps",
-            "w3" => "ffn_up_exps",
+            "w1" | "gate_proj" => "ffn_gate_exps",
+            "w2" | "down_proj" => "ffn_down_exps",
+            "w3" | "up_proj" => "ffn_up_exps",
             _ => return None,
         };
         return Some(format!("blk.{layer}.{base}.{e}.{suffix}"));
     }
     let base = match module {
-        "block_sparse_moe.gate" => "ffn_gate_inp",
+        "block_sparse_moe.gate" | "mlp.gate" => "ffn_gate_inp",
         "input_layernorm" => "attn_norm",
         "self_attn.q_proj" => "attn_q",
         "self_attn.k_proj" => "attn_k",
