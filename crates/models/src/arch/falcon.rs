@@ -53,24 +53,22 @@ impl FalconConfig {
     }
 
     pub fn from_hf(c: &HfConfig) -> Result<Self, ModelError> {
-        let flag = |k: &str, default: bool| c.extra.get(k).and_then(|v| v.as_bool()).unwrap_or(default);
-        if flag("alibi", false) {
+        if c.alibi.unwrap_or(false) {
             return Err(ModelError::Config("this Falcon uses ALiBi positions, which are not supported (only RoPE Falcon models are)".into()));
         }
-        if !flag("parallel_attn", true) && !flag("new_decoder_architecture", false) {
+        if !c.parallel_attn.unwrap_or(true) && !c.new_decoder_architecture.unwrap_or(false) {
             return Err(ModelError::Config("Falcon with parallel_attn: false (sequential blocks) is not supported".into()));
         }
         let (n_head, n_kv_head) = falcon_heads(c);
         let n_embd = required(c.hidden_size, "hidden_size")?;
-        let num = |k: &str| c.extra.get(k).and_then(|v| v.as_f64());
         Ok(Self {
             n_embd,
             n_layer: required(c.num_hidden_layers, "num_hidden_layers")?,
-            n_ff: num("ffn_hidden_size").map_or(4 * n_embd, |v| v as usize),
+            n_ff: c.ffn_hidden_size.unwrap_or(4 * n_embd),
             n_head,
             n_kv_head,
             n_ctx_train: c.max_position_embeddings.unwrap_or(2048),
-            eps: num("layer_norm_epsilon").unwrap_or(1e-5) as f32,
+            eps: c.layer_norm_epsilon.unwrap_or(1e-5) as f32,
             rope_base: c.rope_theta.unwrap_or(10_000.0) as f32,
         })
     }

@@ -91,16 +91,14 @@ impl LlamaConfig {
         }
         let head_dim = c.head_dim.unwrap_or(n_embd / n_head);
         let rope_base = c.rope_theta.unwrap_or(10_000.0) as f32;
-        let partial = c.extra.get("partial_rotary_factor").and_then(|v| v.as_f64()).unwrap_or(1.0);
+        let partial = c.partial_rotary_factor.unwrap_or(1.0);
         let rot_dim = ((head_dim as f64 * partial) as usize) & !1;
         // Qwen configs carry a sliding_window that only applies with use_sliding_window: true.
-        let use_window = c.extra.get("use_sliding_window").and_then(|v| v.as_bool()).unwrap_or(true);
-        let count = |k: &str| c.extra.get(k).and_then(|v| v.as_u64()).unwrap_or(0) as usize;
+        let use_window = c.use_sliding_window.unwrap_or(true);
         let n_ff = required(c.intermediate_size, "intermediate_size")?;
         // Qwen-MoE variants with dense layers among the sparse ones are not built here.
-        let sparse_step = c.extra.get("decoder_sparse_step").and_then(|v| v.as_u64()).unwrap_or(1);
-        let dense_layers = c.extra.get("mlp_only_layers").and_then(|v| v.as_array()).is_some_and(|a| !a.is_empty());
-        if sparse_step != 1 || dense_layers {
+        let dense_layers = c.mlp_only_layers.as_ref().is_some_and(|l| !l.is_empty());
+        if c.decoder_sparse_step.unwrap_or(1) != 1 || dense_layers {
             return Err(ModelError::Config("mixture-of-experts models with dense layers in between (decoder_sparse_step != 1 or mlp_only_layers) are not supported".into()));
         }
         Ok(Self {
@@ -116,10 +114,10 @@ impl LlamaConfig {
             rope_base,
             freq_factors: hf_freq_factors(c, rot_dim, rope_base)?,
             window: c.sliding_window.filter(|&w| use_window && w > 0),
-            n_expert: count("num_local_experts").max(count("num_experts")),
-            n_expert_used: count("num_experts_per_tok"),
-            n_ff_expert: c.extra.get("moe_intermediate_size").and_then(|v| v.as_u64()).map_or(n_ff, |v| v as usize),
-            norm_topk: c.extra.get("norm_topk_prob").and_then(|v| v.as_bool()).unwrap_or(true),
+            n_expert: c.num_local_experts.or(c.num_experts).unwrap_or(0),
+            n_expert_used: c.num_experts_per_tok.unwrap_or(0),
+            n_ff_expert: c.moe_intermediate_size.unwrap_or(n_ff),
+            norm_topk: c.norm_topk_prob.unwrap_or(true),
         })
     }
 

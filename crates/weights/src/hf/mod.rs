@@ -250,11 +250,9 @@ fn norm_plus_one(t: &Tensor) -> Tensor {
 /// architecture, one shared KV head for multi-query, else one per query head.
 pub fn falcon_heads(c: &HfConfig) -> (usize, usize) {
     let n_head = c.num_attention_heads.or_else(|| c.extra.get("n_head").and_then(|v| v.as_u64()).map(|v| v as usize)).unwrap_or(0);
-    let flag = |k: &str, default: bool| c.extra.get(k).and_then(|v| v.as_bool()).unwrap_or(default);
-    let num_kv = c.extra.get("num_kv_heads").and_then(|v| v.as_u64()).map(|v| v as usize);
-    let n_kv = if flag("new_decoder_architecture", false) {
-        num_kv.unwrap_or(n_head)
-    } else if flag("multi_query", true) {
+    let n_kv = if c.new_decoder_architecture.unwrap_or(false) {
+        c.num_kv_heads.unwrap_or(n_head)
+    } else if c.multi_query.unwrap_or(true) {
         1
     } else {
         n_head
