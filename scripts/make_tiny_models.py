@@ -844,11 +844,170 @@ def build_fixture(kind: str, out_root: Path, llama_cpp: Path, work: Path, llchec
     return gold
 
 
+# ----------------------------------------------------------------------------------------------
+# the model zoo: one more tiny model per architecture, reusing the two tokenizers above
+
+# kind -> (transformers config class, tokenizer fixture to reuse, extra config fields)
+ZOO = {
+    "qwen2": ("Qwen2Config", "tiny-llama", {"attention_bias": True, "tie_word_embeddings": True,
+                                            "use_sliding_window": False, "sliding_window": None}),
+    "mistral": ("MistralConfig", "tiny-llama", {"sliding_window": 8, "tie_word_embeddings": False}),
+    "qwen3": ("Qwen3Config", "tiny-llama", {"head_dim": 32, "attention_bias": False, "tie_word_embeddings": True,
+                                            "use_sliding_window": False, "sliding_window": None}),
+    "phi3": ("Phi3Config", "tiny-gemma3", {"tie_word_embeddings": False, "sliding_window": None,
+                                           "original_max_position_embeddings": 256, "resid_pdrop": 0.0,
+                                           "embd_pdrop": 0.0, "attention_dropout": 0.0}),
+    "gemma2": ("Gemma2Config", "tiny-gemma3", {"head_dim": 32, "query_pre_attn_scalar": 32, "sliding_window": 8,
+                                               "attn_logit_softcapping": 5.0, "final_logit_softcapping": 10.0,
+                                               "hidden_activation": "gelu_pytorch_tanh", "tie_word_embeddings": True}),
+}
+# Falcon: the classic 7B layout (multi-query, one norm) and the 40B/180B "new decoder architecture"
+# (grouped KV, ln_attn + ln_mlp). Neither uses the Llama-style fields above.
+FALCON = {
+    # num_kv_heads: 1 states what multi_query means; without it transformers fills in num_attention_heads,
+    # which llama.cpp's converter (reading the config through transformers) takes as the KV head count.
+    "falcon": {"multi_query": True, "new_decoder_architecture": False, "num_kv_heads": 1},
+    "falcon40b": {"new_decoder_architecture": True, "num_kv_heads": 2},
+}
+for _k, _extra in FALCON.items():
+    ZOO[_k] = ("FalconConfig", "tiny-llama", {"parallel_attn": True, "bias": False, "alibi": False,
+                                              "tie_word_embeddings": True, **_extra})
+# Mixtral-style mixture of experts: 4 experts of 64, 2 per token.
+ZOO["mixtral"] = ("MixtralConfig", "tiny-llama", {"num_local_experts": 4, "num_experts_per_tok": 2, "intermediate_size": 64,
+                                                  "sliding_window": None, "tie_word_embeddings": False})
+# Qwen3-MoE: q/k norms and 4 experts of 64 in every layer, 2 per token.
+ZOO["qwen3moe"] = ("Qwen3MoeConfig", "tiny-llama", {"head_dim": 32, "num_experts": 4, "num_experts_per_tok": 2,
+                                                    "moe_intermediate_size": 64, "norm_topk_prob": True,
+                                                    "decoder_sparse_step": 1, "mlp_only_layers": [],
+                                                    "tie_word_embeddings": True, "use_sliding_window": False,
+                                                    "sliding_window": None})
+MODEL_TYPE = {"qwen3moe": "qwen3_moe", "falcon40b": "falcon"}  # fixture name -> transformers model_type
+ZOO_GREEDY_TOKENS = 32
+# Logit rows kept per golden sequence (the whole vocabulary at these positions; -1 = last).
+ZOO_POSITIONS = (0, 1, 3, 7, 8, 12, 23, -1)
+
+
+def falcon_rules(name: str):
+    if "ln" in name or "layernorm" in name:  # LayerNorm weight and bias
+        return (1.0, 0.2) if name.endswith("weight") else (0.0, 0.1)
+    if "word_embeddings" in name:
+        return 0.0, 0.5
+    return 0.0, 0.12 if "4h_to_h" in name else 0.2
+
+
+def zoo_rules(kind: str):
+    if kind == "gemma2":
+        return gemma_rules
+    if kind in FALCON:
+        return falcon_rules
+    return llama_rules
+
+
+def make_zoo_model(kind: str, vocab: int, special: dict):
+    import transformers
+
+    cls_name, _, extra = ZOO[kind]
+    if kind in FALCON:
+        cfg = transformers.FalconConfig(
+            vocab_size=vocab, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, layer_norm_epsilon=1e-5,
+            max_position_embeddings=256, rope_parameters={"rope_type": "default", "rope_theta": 10_000.0},
+            bos_token_id=special["bos"], eos_token_id=special["eos"], attn_implementation="eager", dtype="float32",
+            **extra,
+        )
+    else:
+        kw = dict(
+            vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, head_dim=16, max_position_embeddings=256, rms_norm_eps=1e-5,
+            rope_parameters={"rope_type": "default", "rope_theta": 10_000.0}, bos_token_id=special["bos"],
+            eos_token_id=special["eos"], pad_token_id=special.get("pad"), attn_implementation="eager", dtype="float32",
+        )
+        kw.update(extra)
+        cfg = getattr(transformers, cls_name)(**kw)
+    torch.manual_seed(SEED)
+    model = transformers.AutoModelForCausalLM.from_config(cfg, dtype=torch.float32, attn_implementation="eager")
+    init_params(model, zoo_rules(kind), SEED + 7 + list(ZOO).index(kind))
+    if cfg.tie_word_embeddings:
+        model.tie_weights()
+    # bfloat16 on disk (half the size; exercises the BF16 path); the goldens compute in float32 on
+    # exactly these values, which the bf16 GGUF holds exactly too.
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.to(torch.bfloat16).to(torch.float32))
+    return model.eval()
+
+
+def build_zoo_fixture(kind: str, out_root: Path, llama_cpp: Path) -> dict:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    _, tok_from, _ = ZOO[kind]
+    src = out_root / tok_from
+    out = out_root / f"tiny-{kind}"
+    if out.exists():
+        for f in out.iterdir():
+            if f.name != "README.md":
+                f.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("tokenizer.json", "tokenizer_config.json", "tokenizer.model"):
+        if (src / name).exists():
+            shutil.copy(src / name, out / name)
+    special = json.loads((src / "golden.json").read_text())["special_tokens"]
+    # transformers (and so the converter) picks the tokenizer class from the model type, which may add
+    # tokens (Qwen2Tokenizer adds <|endoftext|>): size the vocabulary from what it will load.
+    (out / "config.json").write_text(json.dumps({"model_type": MODEL_TYPE.get(kind, kind)}))
+    tok = AutoTokenizer.from_pretrained(out)
+    model = make_zoo_model(kind, len(tok), special)
+    model.to(torch.bfloat16).save_pretrained(out, safe_serialization=True)
+    (out / "generation_config.json").unlink(missing_ok=True)
+    (out / "model.safetensors").chmod(0o644)
+    model = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32, attn_implementation="eager").eval()
+    seqs = sequences(tok, special["bos"])
+    rows = []
+    for s in seqs:
+        lg = hf_logits(model, s)
+        pos = sorted({p % len(s) for p in ZOO_POSITIONS if p < len(s)})
+        rows.append({"ids": s, "positions": pos, "logits": round_rows(lg[pos])})
+    global GREEDY_NEW_TOKENS
+    keep, GREEDY_NEW_TOKENS = GREEDY_NEW_TOKENS, ZOO_GREEDY_TOKENS
+    try:
+        gr = greedy(model, seqs[0])
+    finally:
+        GREEDY_NEW_TOKENS = keep
+    pre = "llama-bpe" if tok_from == "tiny-llama" else ""
+    # bfloat16 GGUF: the same values as the safetensors (the converter keeps 1-D tensors in float32),
+    # half the bytes of a float32 file; the engine computes in float32 from either.
+    gguf_path = convert(llama_cpp, out, "bf16", pre)
+    meta, tensors = read_gguf(gguf_path)
+    gold = {
+        "fixture": out.name,
+        "about": "Random weights stored as bfloat16 (safetensors, and GGUF from llama.cpp's converter); "
+                 f"logits: transformers float32, eager attention, no cache, full vocab at `positions`, {SIG_DIGITS} "
+                 f"significant digits. Greedy: {ZOO_GREEDY_TOKENS} tokens, generate(do_sample=False, use_cache=True), EOS disabled.",
+        "made_with": {
+            **versions(),
+            "llama_cpp_converter_commit": llama_cpp_commit(llama_cpp),
+            "command": f"python scripts/make_tiny_models.py --llama-cpp <llama.cpp source dir> --only {kind}",
+            "seed": SEED,
+        },
+        "config": json.loads((out / "config.json").read_text()),
+        "special_tokens": special,
+        "sequences": rows,
+        "greedy": gr,
+        "gguf": {
+            "file": gguf_path.name,
+            "architecture": meta["general.architecture"],
+            "metadata": {k: v for k, v in meta.items() if not k.startswith("tokenizer.ggml.")},
+            "tensor_types": {n: t[0] for n, t in tensors.items()},
+        },
+    }
+    write_json_compact_rows(out / "golden.json", gold)
+    return gold
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--llama-cpp", type=Path, required=True, help="llama.cpp source tree (has convert_hf_to_gguf.py and gguf-py/)")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "testdata")
-    ap.add_argument("--only", choices=["llama", "gemma3"], help="build one fixture")
+    ap.add_argument("--only", choices=["llama", "gemma3", *ZOO], help="build one fixture")
     ap.add_argument("--llama-lib", type=Path, help="optional: folder with a built libllama.so (e.g. <llama.cpp>/build/bin) "
                     "to cross-check tokenization and logits with llama.cpp itself")
     args = ap.parse_args()
@@ -858,7 +1017,11 @@ def main() -> None:
     torch.set_num_threads(1)  # fixed reduction order: same goldens on every run
     with tempfile.TemporaryDirectory() as tmp:
         llcheck = build_llcheck(args.llama_cpp, args.llama_lib, Path(tmp)) if args.llama_lib else None
-        for kind in ([args.only] if args.only else ["llama", "gemma3"]):
+        for kind in ([args.only] if args.only else ["llama", "gemma3", *ZOO]):
+            if kind in ZOO:
+                gold = build_zoo_fixture(kind, args.out, args.llama_cpp)
+                print(f"tiny-{kind}: greedy {gold['greedy']['new_ids']}")
+                continue
             gold = build_fixture(kind, args.out, args.llama_cpp, Path(tmp), llcheck)
             print(f"tiny-{kind}: greedy {gold['greedy']['new_ids']}")
             for name, info in gold["gguf"]["files"].items():

@@ -67,3 +67,21 @@ fn run_streams_and_reports_json_on_a_tiny_model() {
     assert_eq!(v["tokens"].as_array().unwrap().len(), 5);
     assert!(v["timings"]["generate_seconds"].as_f64().is_some());
 }
+
+#[test]
+fn every_zoo_architecture_runs_from_its_hf_folder_and_its_gguf() {
+    let dir = tempfile::tempdir().unwrap();
+    for arch in ["qwen2", "mistral", "qwen3", "phi3", "gemma2", "falcon", "falcon40b", "mixtral", "qwen3moe"] {
+        let folder = tiny(&format!("tiny-{arch}"));
+        for model in [folder.clone(), folder.join("model-bf16.gguf")] {
+            let out = Command::new(env!("CARGO_BIN_EXE_agora"))
+                .args(["run", model.to_str().unwrap(), "-n", "4", "--temp", "0", "--json", "Once upon a time"])
+                .env("AGORA_HOME", dir.path())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}: {}", model.display(), String::from_utf8_lossy(&out.stderr));
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+            assert!(!v["tokens"].as_array().unwrap().is_empty(), "{}: no tokens", model.display());
+        }
+    }
+}

@@ -2,10 +2,10 @@
 //! embed -> blocks -> final norm -> output head. Architectures supply the block.
 
 use kernels::pool::ThreadPool;
-use weights::names::{tn, TensorName};
+use weights::names::{tn, tn_bias, TensorName};
 use weights::Tensor;
 
-use crate::layers::{Embedding, Linear, RmsNorm};
+use crate::layers::{softcap, Embedding, Linear, Norm};
 use crate::model::{sized, Scratch};
 use crate::{ForwardCtx, LogitsWanted, ModelConfig, ModelError, SeqInput, SeqRows, WeightSource};
 
@@ -20,8 +20,10 @@ pub struct Decoder<B: Block> {
     pub embed: Embedding,
     pub embed_scale: f32,
     pub layers: Vec<B>,
-    pub out_norm: RmsNorm,
+    pub out_norm: Norm,
     pub output: Linear, // [n_vocab, n_embd]; may share its tensor with `embed`
+    /// Gemma 2: logits become `cap * tanh(logit / cap)`.
+    pub logit_softcap: Option<f32>,
 }
 
 impl<B: Block> Decoder<B> {
@@ -89,6 +91,9 @@ impl<B: Block> Decoder<B> {
         self.out_norm.forward(h, normed);
         out.resize(wanted * self.config.n_vocab, 0.0);
         self.output.forward(pool, normed, wanted, out);
+        if let Some(cap) = self.logit_softcap {
+            out.iter_mut().for_each(|v| *v = softcap(*v, cap));
+        }
         Ok(())
     }
 }
@@ -99,6 +104,16 @@ pub fn output_head(src: &WeightSource, embd: &Tensor, n_embd: usize, n_vocab: us
     match src.has_tensor(&name) {
         true => Linear::new(src.tensor(&name)?, n_embd, n_vocab),
         false => Linear::new(embd.clone(), n_embd, n_vocab),
+    }
+}
+
+/// A per-layer projection `blk.{il}.{name}.weight` ([rows, cols]) with its `.bias` when the file has one.
+pub fn linear(src: &WeightSource, name: TensorName, il: usize, cols: usize, rows: usize) -> Result<Linear, ModelError> {
+    let lin = Linear::new(src.tensor(&tn(name, Some(il)))?, cols, rows)?;
+    let bias = tn_bias(name, Some(il));
+    match src.has_tensor(&bias) {
+        true => lin.with_bias(&src.tensor(&bias)?),
+        false => Ok(lin),
     }
 }
 

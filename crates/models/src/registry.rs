@@ -2,11 +2,11 @@
 
 use std::path::Path;
 
-use crate::arch::{gemma3, llama};
+use crate::arch::{falcon, gemma2, gemma3, llama, phi3, qwen2, qwen3, qwen3moe};
 use crate::decoder::{Block, Decoder};
 use crate::{ForwardCtx, Model, ModelConfig, ModelError, SeqInput, WeightSource};
 
-pub const SUPPORTED: &[&str] = &["gemma3", "llama"];
+pub const SUPPORTED: &[&str] = &["falcon", "gemma2", "gemma3", "llama (and mistral, mixtral)", "phi3", "qwen2", "qwen3", "qwen3moe"];
 
 /// Opens a GGUF file or Hugging Face folder and builds the model it describes.
 pub fn load_model(path: &Path) -> Result<(Box<dyn Model>, WeightSource), ModelError> {
@@ -18,8 +18,14 @@ pub fn load_model(path: &Path) -> Result<(Box<dyn Model>, WeightSource), ModelEr
 pub fn build(src: &WeightSource) -> Result<Box<dyn Model>, ModelError> {
     let arch = src.architecture()?;
     Ok(match arch.as_str() {
+        "falcon" => Box::new(falcon::load(src)?),
+        "gemma2" => Box::new(gemma2::load(src)?),
         "gemma3" => Box::new(gemma3::load(src)?),
+        "phi3" => Box::new(phi3::load(src)?),
         "llama" => Box::new(llama::load(src, "llama")?),
+        "qwen2" => Box::new(qwen2::load(src)?),
+        "qwen3" => Box::new(qwen3::load(src)?),
+        "qwen3moe" => Box::new(qwen3moe::load(src)?),
         other => return Err(ModelError::UnknownArchitecture(other.to_string(), SUPPORTED.join(", "))),
     })
 }

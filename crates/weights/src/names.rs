@@ -160,6 +160,7 @@ pub enum TensorName {
     Output,
     RopeFreqs,
     AttnNorm,
+    AttnNorm2,
     AttnQ,
     AttnK,
     AttnV,
@@ -173,10 +174,14 @@ pub enum TensorName {
     FfnUp,
     FfnDown,
     FfnPostNorm,
+    FfnGateInp,
+    FfnGateExps,
+    FfnUpExps,
+    FfnDownExps,
 }
 
 impl TensorName {
-    pub const ALL: [TensorName; 19] = {
+    pub const ALL: [TensorName; 24] = {
         use TensorName::*;
         [
             TokenEmbd,
@@ -185,6 +190,7 @@ impl TensorName {
             Output,
             RopeFreqs,
             AttnNorm,
+            AttnNorm2,
             AttnQ,
             AttnK,
             AttnV,
@@ -198,6 +204,10 @@ impl TensorName {
             FfnUp,
             FfnDown,
             FfnPostNorm,
+            FfnGateInp,
+            FfnGateExps,
+            FfnUpExps,
+            FfnDownExps,
         ]
     };
 
@@ -211,6 +221,7 @@ impl TensorName {
             Output => "output",
             RopeFreqs => "rope_freqs",
             AttnNorm => "attn_norm",
+            AttnNorm2 => "attn_norm_2",
             AttnQ => "attn_q",
             AttnK => "attn_k",
             AttnV => "attn_v",
@@ -224,6 +235,10 @@ impl TensorName {
             FfnUp => "ffn_up",
             FfnDown => "ffn_down",
             FfnPostNorm => "post_ffw_norm",
+            FfnGateInp => "ffn_gate_inp",
+            FfnGateExps => "ffn_gate_exps",
+            FfnUpExps => "ffn_up_exps",
+            FfnDownExps => "ffn_down_exps",
         }
     }
 

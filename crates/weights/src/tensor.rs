@@ -117,6 +117,33 @@ impl Tensor {
         row_bytes(self.ty, self.cols())
     }
 
+    /// Rows `start..end` of a 2-D tensor as a new tensor sharing the same bytes (the q, k and v
+    /// parts of a fused qkv weight). None when the range or the row size does not fit.
+    pub fn row_range(&self, name: impl Into<String>, start: usize, end: usize) -> Option<Tensor> {
+        if self.shape.len() != 2 || start > end || end > self.shape[1] {
+            return None;
+        }
+        let rb = self.row_bytes()?;
+        let (a, b) = (start.checked_mul(rb)?, end.checked_mul(rb)?);
+        if b > self.data().len() {
+            return None;
+        }
+        let base = self.data.range.start;
+        let data = TensorData::new(self.data.backing.clone(), base + a..base + b);
+        Some(Tensor::new(name.into(), self.ty, vec![self.shape[0], end - start], data))
+    }
+
+    /// Matrix `i` of a 3-D tensor `[cols, rows, n]` as a 2-D tensor `[cols, rows]` sharing its bytes
+    /// (one expert of a stacked MoE weight). None when out of range.
+    pub fn matrix(&self, name: impl Into<String>, i: usize) -> Option<Tensor> {
+        if self.shape.len() != 3 || i >= self.shape[2] {
+            return None;
+        }
+        let rows = self.shape[1];
+        let flat = Tensor { shape: vec![self.shape[0], rows * self.shape[2]], ..self.clone() };
+        flat.row_range(name, i * rows, (i + 1) * rows)
+    }
+
     /// The bytes of row `i` (e.g. one token's embedding), or None when out of range.
     pub fn row(&self, i: usize) -> Option<&[u8]> {
         let rb = self.row_bytes()?;

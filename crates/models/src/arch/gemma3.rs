@@ -88,12 +88,12 @@ impl Gemma3Config {
 }
 
 pub struct Gemma3Layer {
-    attn_norm: RmsNorm,      // [n_embd]
-    attn: SelfAttention,
-    post_attn_norm: RmsNorm, // [n_embd]
-    ffn_norm: RmsNorm,       // [n_embd]
-    mlp: GatedMlp,
-    post_ffn_norm: RmsNorm,  // [n_embd]
+    pub(crate) attn_norm: RmsNorm,      // [n_embd]
+    pub(crate) attn: SelfAttention,
+    pub(crate) post_attn_norm: RmsNorm, // [n_embd]
+    pub(crate) ffn_norm: RmsNorm,       // [n_embd]
+    pub(crate) mlp: GatedMlp,
+    pub(crate) post_ffn_norm: RmsNorm,  // [n_embd]
 }
 
 impl Block for Gemma3Layer {
@@ -144,6 +144,7 @@ pub fn load(src: &WeightSource) -> Result<Decoder<Gemma3Layer>, ModelError> {
                 head_dim: hd,
                 window,
                 scale: 1.0 / c.query_pre_attn_scalar.sqrt(),
+                softcap: None,
             },
             post_attn_norm: norm(T::AttnPostNorm, Some(il), d)?,
             ffn_norm: norm(T::FfnNorm, Some(il), d)?,
@@ -173,7 +174,8 @@ pub fn load(src: &WeightSource) -> Result<Decoder<Gemma3Layer>, ModelError> {
         embed: Embedding::new(embd)?,
         embed_scale: (d as f32).sqrt(),
         layers,
-        out_norm: norm(T::OutputNorm, None, d)?,
+        out_norm: norm(T::OutputNorm, None, d)?.into(),
         output,
+        logit_softcap: None,
     })
 }

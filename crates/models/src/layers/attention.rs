@@ -1,5 +1,5 @@
-//! Causal self-attention with grouped KV heads, optional per-head q/k norms (Gemma 3)
-//! and an optional sliding window. Keys and values live in the engine's cache.
+//! Causal self-attention with grouped KV heads, optional per-head q/k norms (Gemma 3, Qwen3),
+//! an optional sliding window and an optional score soft-cap (Gemma 2). Keys and values live in the engine's cache.
 
 use kernels::ops::{axpy, dot_f32};
 use kernels::pool::ThreadPool;
@@ -24,6 +24,8 @@ pub struct SelfAttention {
     pub window: Option<usize>,
     /// Multiplies q·k (1/sqrt(head_dim), or Gemma's 1/sqrt(query_pre_attn_scalar)).
     pub scale: f32,
+    /// Gemma 2: scores become `cap * tanh(score / cap)` before the softmax.
+    pub softcap: Option<f32>,
 }
 
 impl SelfAttention {
@@ -111,6 +113,9 @@ impl SelfAttention {
                     let slot = (first + j) % cap;
                     let kr = &kc[slot * kv_dim + kvh * hd..slot * kv_dim + (kvh + 1) * hd];
                     *sj = dot_f32(qh, kr) * self.scale;
+                    if let Some(cap) = self.softcap {
+                        *sj = softcap(*sj, cap);
+                    }
                     max = max.max(*sj);
                 }
                 let mut sum = 0.0f32;
@@ -129,4 +134,9 @@ impl SelfAttention {
             }
         });
     }
+}
+
+/// `cap * tanh(x / cap)`: squashes x smoothly into (-cap, cap) (Gemma 2 scores and logits).
+pub fn softcap(x: f32, cap: f32) -> f32 {
+    cap * (x / cap).tanh()
 }

@@ -1,4 +1,4 @@
-//! One linear type for dense (F32/F16/BF16) and block-quantized weights: y = x W^T.
+//! One linear type for dense (F32/F16/BF16) and block-quantized weights: y = x W^T (+ b).
 //! A LoRA adapter will wrap this type rather than add a twin.
 
 use kernels::matmul::{matmul, QMatrix};
@@ -9,6 +9,7 @@ use crate::ModelError;
 
 pub struct Linear {
     weight: Tensor, // [rows = out features, cols = in features] (GGUF shape [cols, rows])
+    bias: Option<Vec<f32>>, // [rows] (Qwen2 q/k/v, Falcon, Phi)
     pub rows: usize,
     pub cols: usize,
 }
@@ -23,7 +24,13 @@ impl Linear {
             return Err(ModelError::BadShape { name: weight.name.clone(), got: weight.shape.clone(), want: vec![cols, rows] });
         }
         QMatrix::new(weight.ty, weight.data(), rows, cols)?;
-        Ok(Self { weight, rows, cols })
+        Ok(Self { weight, bias: None, rows, cols })
+    }
+
+    /// Adds a bias vector (`[rows]`, any float type), checked against the output size.
+    pub fn with_bias(mut self, bias: &Tensor) -> Result<Self, ModelError> {
+        self.bias = Some(vector(bias, self.rows)?);
+        Ok(self)
     }
 
     pub fn tensor(&self) -> &Tensor {
@@ -33,6 +40,21 @@ impl Linear {
     /// x: [m, cols] -> y: [m, rows]
     pub fn forward(&self, pool: &ThreadPool, x: &[f32], m: usize, y: &mut [f32]) {
         let w = QMatrix { ty: self.weight.ty, data: self.weight.data(), rows: self.rows, cols: self.cols };
-        matmul(pool, &w, &x[..m * self.cols], m, &mut y[..m * self.rows]);
+        let y = &mut y[..m * self.rows];
+        matmul(pool, &w, &x[..m * self.cols], m, y);
+        if let Some(b) = &self.bias {
+            y.chunks_exact_mut(self.rows).for_each(|row| kernels::ops::add_assign(row, b));
+        }
     }
+}
+
+/// A 1-D tensor of `len` values as f32 (norm weights, biases).
+pub fn vector(t: &Tensor, len: usize) -> Result<Vec<f32>, ModelError> {
+    if t.shape != [len] {
+        return Err(ModelError::BadShape { name: t.name.clone(), got: t.shape.clone(), want: vec![len] });
+    }
+    let mut v = vec![0.0f32; len];
+    kernels::dequant::dequantize_row(t.ty, t.data(), &mut v)
+        .map_err(|e| ModelError::Config(format!("tensor '{}': {e}", t.name)))?;
+    Ok(v)
 }

@@ -3,14 +3,17 @@
 pub mod linear;
 pub mod norm;
 pub mod rope;
+pub mod rope_scaling;
 pub mod attention;
 pub mod mlp;
+pub mod moe;
 pub mod embedding;
 pub mod parallel;
 
-pub use attention::SelfAttention;
+pub use attention::{softcap, SelfAttention};
 pub use embedding::Embedding;
-pub use linear::Linear;
-pub use mlp::{Activation, GatedMlp};
-pub use norm::RmsNorm;
+pub use linear::{vector, Linear};
+pub use mlp::{Activation, GatedMlp, Mlp};
+pub use moe::{Ffn, MoeMlp};
+pub use norm::{LayerNorm, Norm, RmsNorm};
 pub use rope::{Rope, RopeStyle};

@@ -53,3 +53,60 @@ fn inv_rms(x: &[f32], eps: f32) -> f32 {
     let mean = (ss / x.len() as f64) as f32;
     1.0 / (mean + eps).sqrt()
 }
+
+/// Classic LayerNorm with weight and bias (Falcon): (x - mean) / sqrt(var + eps) * w + b.
+pub struct LayerNorm {
+    weight: Vec<f32>, // [dim]
+    bias: Vec<f32>,   // [dim]
+    eps: f32,
+}
+
+impl LayerNorm {
+    pub fn from_tensors(w: &Tensor, b: &Tensor, dim: usize, eps: f32) -> Result<Self, ModelError> {
+        Ok(Self { weight: super::vector(w, dim)?, bias: super::vector(b, dim)?, eps })
+    }
+
+    pub fn dim(&self) -> usize {
+        self.weight.len()
+    }
+
+    /// Normalises each `dim`-sized row of `x` into `out`.
+    pub fn forward(&self, x: &[f32], out: &mut [f32]) {
+        let d = self.dim();
+        for (xr, or) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+            let mean = xr.iter().map(|&v| v as f64).sum::<f64>() / d as f64;
+            let var = xr.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / d as f64;
+            let inv = 1.0 / (var + self.eps as f64).sqrt();
+            for (((o, &xv), &w), &b) in or.iter_mut().zip(xr).zip(&self.weight).zip(&self.bias) {
+                *o = ((xv as f64 - mean) * inv) as f32 * w + b;
+            }
+        }
+    }
+}
+
+/// The final norm of a decoder: RMSNorm for most architectures, LayerNorm for Falcon.
+pub enum Norm {
+    Rms(RmsNorm),
+    Layer(LayerNorm),
+}
+
+impl Norm {
+    pub fn forward(&self, x: &[f32], out: &mut [f32]) {
+        match self {
+            Norm::Rms(n) => n.forward(x, out),
+            Norm::Layer(n) => n.forward(x, out),
+        }
+    }
+}
+
+impl From<RmsNorm> for Norm {
+    fn from(n: RmsNorm) -> Self {
+        Norm::Rms(n)
+    }
+}
+
+impl From<LayerNorm> for Norm {
+    fn from(n: LayerNorm) -> Self {
+        Norm::Layer(n)
+    }
+}

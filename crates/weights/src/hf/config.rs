@@ -71,6 +71,27 @@ pub struct HfConfig {
     /// Per-layer attention kind ("sliding_attention" / "full_attention").
     pub layer_types: Option<Vec<String>>,
     pub torch_dtype: Option<String>,
+    /// Fraction of each head RoPE rotates (Phi-4-mini); 1 when absent.
+    pub partial_rotary_factor: Option<f64>,
+    /// Qwen2/3: `sliding_window` applies only when this is true.
+    pub use_sliding_window: Option<bool>,
+    /// Mixture of experts: experts per layer (Mixtral's / Qwen's spelling), experts per token,
+    /// one expert's hidden size, renormalised top-k, sparse layer spacing and dense layers (Qwen).
+    pub num_local_experts: Option<usize>,
+    pub num_experts: Option<usize>,
+    pub num_experts_per_tok: Option<usize>,
+    pub moe_intermediate_size: Option<usize>,
+    pub norm_topk_prob: Option<bool>,
+    pub decoder_sparse_step: Option<usize>,
+    pub mlp_only_layers: Option<Vec<usize>>,
+    /// Falcon: KV heads of the new decoder architecture, its layout flags, FFN size and LayerNorm epsilon.
+    pub num_kv_heads: Option<usize>,
+    pub new_decoder_architecture: Option<bool>,
+    pub multi_query: Option<bool>,
+    pub parallel_attn: Option<bool>,
+    pub alibi: Option<bool>,
+    pub ffn_hidden_size: Option<usize>,
+    pub layer_norm_epsilon: Option<f64>,
     /// Every other field, as written.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -131,12 +152,15 @@ impl HfConfig {
     /// The llama.cpp architecture name for this `model_type` ("mistral" runs as "llama"), if known.
     pub fn gguf_arch(&self) -> Option<&'static str> {
         Some(match self.model_type.as_str() {
-            "llama" | "mistral" => "llama",
+            "llama" | "mistral" | "mixtral" => "llama",
             "qwen2" => "qwen2",
             "qwen3" => "qwen3",
+            "qwen3_moe" => "qwen3moe",
             "gemma" => "gemma",
             "gemma2" => "gemma2",
             "gemma3" | "gemma3_text" => "gemma3",
+            "phi3" => "phi3",
+            "falcon" => "falcon",
             _ => return None,
         })
     }

@@ -102,6 +102,15 @@ impl HfModel {
         if name_map::adds_one_to_norms(model_type) && hf.ends_with("norm.weight") {
             return Ok(norm_plus_one(&t));
         }
+        if model_type == "falcon" && hf.contains("query_key_value.") {
+            let (n_head, n_kv) = falcon_heads(&self.config);
+            let n_rows = t.shape.last().copied().unwrap_or(1);
+            let src = name_map::falcon_qkv_permutation(n_rows, n_head, n_kv).ok_or_else(|| WeightsError::HfConfig {
+                path: self.dir.join("config.json"),
+                msg: format!("tensor '{hf}' has {n_rows} rows, which do not split into {n_head} query and 2 x {n_kv} key/value heads"),
+            })?;
+            return Ok(reorder_rows(&t, &src));
+        }
         if name_map::permutes_qk(model_type) {
             let heads = if hf.ends_with("self_attn.q_proj.weight")
                 || hf.ends_with("self_attn.q_proj.bias")
@@ -128,6 +137,12 @@ fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
         let mut files: Vec<String> = map.into_values().collect();
         files.sort();
         files.dedup();
+        if let Some(f) = files.iter().find(|f| !dir.join(f).is_file()) {
+            return Err(WeightsError::NoWeights {
+                path: dir.to_path_buf(),
+                msg: format!("shard '{f}' named in {INDEX_FILE} is missing; download every shard of the model"),
+            });
+        }
         return Ok(files.into_iter().map(|f| dir.join(f)).collect());
     }
     let read = std::fs::read_dir(dir).map_err(|source| WeightsError::Io {
@@ -229,6 +244,29 @@ fn norm_plus_one(t: &Tensor) -> Tensor {
         .flat_map(|x| (x + 1.0).to_le_bytes())
         .collect();
     Tensor::from_owned(t.name.clone(), GgmlType::F32, t.shape.clone(), bytes)
+}
+
+/// Falcon's (query heads, KV heads) as transformers derives them: grouped KV with the new decoder
+/// architecture, one shared KV head for multi-query, else one per query head.
+pub fn falcon_heads(c: &HfConfig) -> (usize, usize) {
+    let n_head = c.num_attention_heads.or_else(|| c.extra.get("n_head").and_then(|v| v.as_u64()).map(|v| v as usize)).unwrap_or(0);
+    let n_kv = if c.new_decoder_architecture.unwrap_or(false) {
+        c.num_kv_heads.unwrap_or(n_head)
+    } else if c.multi_query.unwrap_or(true) {
+        1
+    } else {
+        n_head
+    };
+    (n_head, n_kv)
+}
+
+fn reorder_rows(t: &Tensor, src: &[usize]) -> Tensor {
+    let row = t.data().len() / src.len().max(1);
+    let mut out = Vec::with_capacity(t.data().len());
+    for &s in src {
+        out.extend_from_slice(&t.data()[s * row..(s + 1) * row]);
+    }
+    Tensor::from_owned(t.name.clone(), t.ty, t.shape.clone(), out)
 }
 
 fn permute_rows(t: &Tensor, n_heads: usize) -> Result<Tensor> {
