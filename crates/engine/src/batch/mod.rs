@@ -41,7 +41,9 @@ impl Default for SchedulerConfig {
 }
 
 enum Msg {
-    Job(Job),
+    /// The parts of one client request, delivered together so they join the same step (and
+    /// the same request always batches the same way).
+    Jobs(Vec<Job>),
     /// Finish the running and queued requests, then exit.
     Drain,
 }
@@ -117,11 +119,10 @@ impl Scheduler {
         if queued >= self.config.max_queue {
             return Err(SubmitError::QueueFull { queued, limit: self.config.max_queue });
         }
-        for (req, sink) in parts {
-            self.stats.queued.fetch_add(1, Relaxed);
-            tx.send(Msg::Job(Job { req, sink, embed, queued_at: Instant::now() })).map_err(|_| SubmitError::ShuttingDown)?;
-        }
-        Ok(())
+        let now = Instant::now();
+        let jobs: Vec<Job> = parts.into_iter().map(|(req, sink)| Job { req, sink, embed, queued_at: now }).collect();
+        self.stats.queued.fetch_add(jobs.len(), Relaxed);
+        tx.send(Msg::Jobs(jobs)).map_err(|_| SubmitError::ShuttingDown)
     }
 
     /// Stops taking requests, lets the running and queued ones finish, and waits for the worker.

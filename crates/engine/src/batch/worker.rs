@@ -171,7 +171,7 @@ fn embed(model: &dyn models::Model, ctx: &mut ForwardCtx, job: &Job, out: &mut V
 
 fn take(m: Msg, waiting: &mut VecDeque<Job>, draining: &mut bool) {
     match m {
-        Msg::Job(j) => waiting.push_back(j),
+        Msg::Jobs(j) => waiting.extend(j),
         Msg::Drain => *draining = true,
     }
 }
