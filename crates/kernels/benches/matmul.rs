@@ -1,5 +1,5 @@
 //! Matmul throughput on Gemma 3 270M shapes: GB/s of weights streamed for GEMV (m = 1, decode) and
-//! GFLOP/s for GEMM (m = 512, prefill), with 1 and 2 threads, next to a plain memory-read baseline
+//! GFLOP/s for GEMM (m = 8, a decode batch; m = 512, prefill), with 1 and 2 threads, next to a plain memory-read baseline
 //! measured in the same run (this box is shared; compare within one run only).
 //!
 //! `cargo bench -p kernels [-- FILTER...]`, FILTER matching e.g. `q8_0`, `m=1`, `t=2`.
@@ -157,12 +157,12 @@ fn main() {
     let mut rng = Rng(42);
     for (ty, k, rows, what) in shapes {
         let name = |m: usize, t: usize| format!("{} {k}->{rows} m={m} t={t}", ty.name().to_lowercase());
-        if ![1, 512].iter().any(|&m| (1..=2).any(|t| selected(&filters, &name(m, t)))) {
+        if ![1, 8, 512].iter().any(|&m| (1..=2).any(|t| selected(&filters, &name(m, t)))) {
             continue;
         }
         let data = weights(ty, rows, k, &mut rng);
         let w = QMatrix::new(ty, &data, rows, k).expect("valid bench matrix");
-        for m in [1usize, 512] {
+        for m in [1usize, 8, 512] {
             if !(1..=2).any(|t| selected(&filters, &name(m, t))) {
                 continue;
             }

@@ -6,8 +6,9 @@
 
 use std::sync::OnceLock;
 
-/// An instruction-set level. Kernels exist for `Scalar` and `Avx2`; `Avx512` currently runs the AVX2
-/// kernels (it implies AVX2), `Neon` runs the scalar ones.
+/// An instruction-set level. Kernels exist for `Scalar`, `Avx2` and `Avx512Vnni` (the AVX2 kernels with
+/// their int8 dot products as `vpdpbusd` / `vpdpwssd`); `Avx512` runs the AVX2 kernels (it implies
+/// AVX2), `Neon` runs the scalar ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CpuLevel {
     Scalar,
@@ -15,6 +16,8 @@ pub enum CpuLevel {
     Avx2,
     /// AVX-512 F + BW on top of `Avx2`.
     Avx512,
+    /// AVX-512 VL + VNNI on top of `Avx512`.
+    Avx512Vnni,
     #[cfg(target_arch = "aarch64")]
     Neon,
 }
@@ -28,7 +31,7 @@ impl CpuLevel {
         }
         #[cfg(not(target_arch = "aarch64"))]
         {
-            &[CpuLevel::Scalar, CpuLevel::Avx2, CpuLevel::Avx512]
+            &[CpuLevel::Scalar, CpuLevel::Avx2, CpuLevel::Avx512, CpuLevel::Avx512Vnni]
         }
     }
 
@@ -37,6 +40,7 @@ impl CpuLevel {
             CpuLevel::Scalar => "scalar",
             CpuLevel::Avx2 => "avx2",
             CpuLevel::Avx512 => "avx512",
+            CpuLevel::Avx512Vnni => "avx512vnni",
             #[cfg(target_arch = "aarch64")]
             CpuLevel::Neon => "neon",
         }
@@ -70,7 +74,13 @@ impl CpuLevel {
     /// True when AVX2+FMA+F16C kernels may run at this level.
     #[inline]
     pub fn has_avx2(self) -> bool {
-        matches!(self, CpuLevel::Avx2 | CpuLevel::Avx512)
+        matches!(self, CpuLevel::Avx2 | CpuLevel::Avx512 | CpuLevel::Avx512Vnni)
+    }
+
+    /// True when the VNNI variants of the int8 kernels may run at this level.
+    #[inline]
+    pub fn has_vnni(self) -> bool {
+        self == CpuLevel::Avx512Vnni
     }
 }
 
@@ -95,6 +105,9 @@ fn detect() -> CpuLevel {
         return CpuLevel::Scalar;
     }
     if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw") {
+        if is_x86_feature_detected!("avx512vl") && is_x86_feature_detected!("avx512vnni") {
+            return CpuLevel::Avx512Vnni;
+        }
         return CpuLevel::Avx512;
     }
     CpuLevel::Avx2
@@ -112,18 +125,6 @@ fn detect() -> CpuLevel {
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 fn detect() -> CpuLevel {
     CpuLevel::Scalar
-}
-
-/// Whether the CPU also has AVX-512 VNNI (`vpdpbusd`); informational until AVX-512 kernels exist.
-pub fn has_avx512_vnni() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        detected() == CpuLevel::Avx512 && is_x86_feature_detected!("avx512vnni")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
 }
 
 /// The level kernels use by default: `detected()`, lowered by `AGORA_CPU` when set to a known lower level.

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::cpu::{self, CpuLevel};
 use crate::dot::panel::PanelPlan;
-use crate::dot::tile::{Tile, TileFn, MAX_NC, MAX_NR};
+use crate::dot::tile::{Tile, TileFn, MAX_NC, MAX_PANEL_NR};
 use crate::dot::{self, ActFormat, BlockQ8, BlockQ8K};
 use crate::pool::ThreadPool;
 use crate::types::GgmlType;
@@ -138,6 +138,8 @@ struct Scratch {
     q8k: Vec<BlockQ8K>,
     /// `q8[i].s` laid out contiguously, for panel kernels of types with a min.
     sums: Vec<f32>,
+    /// Σ `q8[i].qs` as integers, for interleaved Q8_0 panels.
+    int_sums: Vec<i32>,
 }
 
 thread_local! {
@@ -208,6 +210,14 @@ fn run(
             }
             SharedPtr(scratch.sums.as_mut_ptr())
         }
+        Some(p) if p.needs_int_sums() => {
+            grow(&mut scratch.int_sums, m * units, 0);
+            for (s, b) in scratch.int_sums.iter_mut().zip(&scratch.q8[..m * units]) {
+                *s = b.qs.iter().map(|&q| q as i32).sum();
+            }
+            // The tiles read them through the f32 pointer as i32 (see `Tile::sums`).
+            SharedPtr(scratch.int_sums.as_mut_ptr() as *mut f32)
+        }
         _ => SharedPtr(std::ptr::null_mut()),
     };
     let (nr, nc) = match (&panel, m) {
@@ -216,7 +226,7 @@ fn run(
         (None, _) => dot::gemm_tile(level, w.ty),
     };
     // Every (nr', nc') <= (nr, nc) the edges may need.
-    let mut kernels: [[Option<TileFn>; MAX_NC]; MAX_NR] = [[None; MAX_NC]; MAX_NR];
+    let mut kernels: [[Option<TileFn>; MAX_NC]; MAX_PANEL_NR] = [[None; MAX_NC]; MAX_PANEL_NR];
     for (r, row) in kernels.iter_mut().enumerate().take(nr) {
         for (c, f) in row.iter_mut().enumerate().take(nc) {
             *f = match &panel {

@@ -194,3 +194,41 @@ fn matmul_inside_pool_job() {
         assert_eq!(y, want);
     }
 }
+
+/// The VNNI kernels compute the same integers as the AVX2 ones (`vpdpbusd` / `vpdpwssd` for
+/// `maddubs` + `madd`), so direct tiles (m < 8) and K-quant panels must agree bit for bit; the
+/// interleaved legacy panels (m >= 8) sum in another order and are held to the reference tolerance
+/// by `matmul_matches_rowwise_dots_all_types_levels_threads`.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn vnni_kernels_match_avx2_bit_for_bit() {
+    let has_vnni = std::arch::is_x86_feature_detected!("avx512vnni")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+        && std::arch::is_x86_feature_detected!("avx512bw");
+    // Where the CPU has VNNI the level must be detected, or every VNNI kernel would go untested.
+    assert_eq!(CpuLevel::Avx512Vnni.is_supported(), has_vnni, "VNNI detection disagrees with the CPU flags");
+    if !has_vnni {
+        eprintln!("this CPU has no AVX-512 VNNI: only the detection was checked");
+        return;
+    }
+    let mut rng = Rng::new(14);
+    let pool = ThreadPool::new(2);
+    for ty in WEIGHT_TYPES {
+        let k = *ks_for(ty).last().unwrap();
+        let k_quant = matches!(ty, GgmlType::Q4K | GgmlType::Q5K | GgmlType::Q6K);
+        for m in [1, 2, 3, 5, 17] {
+            if m >= 8 && !k_quant {
+                continue;
+            }
+            let rows = 45;
+            let w = random_matrix(ty, rows, k, &mut rng);
+            let x = activations(m * k, &mut rng);
+            let qm = QMatrix::new(ty, &w, rows, k).unwrap();
+            let mut a = vec![0f32; m * rows];
+            let mut b = vec![0f32; m * rows];
+            matmul_at(CpuLevel::Avx512, &pool, &qm, &x, m, &mut a).unwrap();
+            matmul_at(CpuLevel::Avx512Vnni, &pool, &qm, &x, m, &mut b).unwrap();
+            assert_eq!(a, b, "{} k={k} m={m}: VNNI and AVX2 kernels differ", ty.name());
+        }
+    }
+}

@@ -12,7 +12,7 @@ use std::arch::x86_64::*;
 
 use super::act::BlockQ8;
 use super::tile::{pick_tile, Tile, TileFn};
-use super::x86::{bits_to_bytes_32, dot_i8_signed, hsum_ps, load_f16, load_f16x2, nibbles_32};
+use super::x86::{bits_to_bytes_32, dot_u8i8, hsum_ps, load_f16, load_f16x2, nibbles_32};
 use crate::types::GgmlType;
 
 const Q4_0: u8 = 0;
@@ -71,9 +71,8 @@ const fn min_scale(t: u8) -> f32 {
 }
 
 /// Accumulates weight block `b` of NR rows against block `b` of NC activation rows.
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn step<const T: u8, const NR: usize, const NC: usize>(
+#[inline(always)]
+unsafe fn step<const VNNI: bool, const T: u8, const NR: usize, const NC: usize>(
     t: &Tile,
     b: usize,
     acc: &mut [[__m256; NC]; NR],
@@ -96,11 +95,8 @@ unsafe fn step<const T: u8, const NR: usize, const NC: usize>(
         let a = _mm256_loadu_si256(ab.qs.as_ptr() as *const __m256i);
         let da = _mm256_set1_ps(ab.d);
         for r in 0..NR {
-            let s = if signed {
-                dot_i8_signed(wabs[r], w[r], a)
-            } else {
-                _mm256_madd_epi16(_mm256_maddubs_epi16(w[r], a), _mm256_set1_epi16(1))
-            };
+            // Signed: move w's sign onto a, so the unsigned operand is |w|.
+            let s = if signed { dot_u8i8::<VNNI>(wabs[r], _mm256_sign_epi8(a, w[r])) } else { dot_u8i8::<VNNI>(w[r], a) };
             let scale = if NR * NC == 1 { _mm256_set1_ps(dw[r] * ab.d) } else { _mm256_mul_ps(_mm256_set1_ps(dw[r]), da) };
             acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), scale, acc[r][c]);
             if !signed {
@@ -110,8 +106,8 @@ unsafe fn step<const T: u8, const NR: usize, const NC: usize>(
     }
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn tile<const T: u8, const NR: usize, const NC: usize>(t: &Tile) {
+#[inline(always)]
+unsafe fn tile_body<const VNNI: bool, const T: u8, const NR: usize, const NC: usize>(t: &Tile) {
     let mut acc = [[_mm256_setzero_ps(); NC]; NR];
     let mut mins = [[0.0f32; NC]; NR];
     let mut b = 0;
@@ -121,8 +117,8 @@ unsafe fn tile<const T: u8, const NR: usize, const NC: usize>(t: &Tile) {
         let mut acc2 = [[_mm256_setzero_ps(); NC]; NR];
         let mut mins2 = [[0.0f32; NC]; NR];
         while b + 2 <= t.n {
-            step::<T, NR, NC>(t, b, &mut acc, &mut mins);
-            step::<T, NR, NC>(t, b + 1, &mut acc2, &mut mins2);
+            step::<VNNI, T, NR, NC>(t, b, &mut acc, &mut mins);
+            step::<VNNI, T, NR, NC>(t, b + 1, &mut acc2, &mut mins2);
             b += 2;
         }
         for r in 0..NR {
@@ -133,7 +129,7 @@ unsafe fn tile<const T: u8, const NR: usize, const NC: usize>(t: &Tile) {
         }
     }
     while b < t.n {
-        step::<T, NR, NC>(t, b, &mut acc, &mut mins);
+        step::<VNNI, T, NR, NC>(t, b, &mut acc, &mut mins);
         b += 1;
     }
     for r in 0..NR {
@@ -143,14 +139,30 @@ unsafe fn tile<const T: u8, const NR: usize, const NC: usize>(t: &Tile) {
     }
 }
 
-/// The AVX2 tile for `ty` and shape (nr, nc), both in 1..=4; None if `ty` is not a 32-block type.
-pub(crate) fn tile_fn(ty: GgmlType, nr: usize, nc: usize) -> Option<TileFn> {
-    Some(match ty {
-        GgmlType::Q4_0 => pick_tile!(tile::<Q4_0>, nr, nc),
-        GgmlType::Q4_1 => pick_tile!(tile::<Q4_1>, nr, nc),
-        GgmlType::Q5_0 => pick_tile!(tile::<Q5_0>, nr, nc),
-        GgmlType::Q5_1 => pick_tile!(tile::<Q5_1>, nr, nc),
-        GgmlType::Q8_0 => pick_tile!(tile::<Q8_0>, nr, nc),
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn tile<const T: u8, const NR: usize, const NC: usize>(t: &Tile) {
+    tile_body::<false, T, NR, NC>(t)
+}
+
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn tile_vnni<const T: u8, const NR: usize, const NC: usize>(t: &Tile) {
+    tile_body::<true, T, NR, NC>(t)
+}
+
+/// The AVX2 tile (its VNNI variant when `vnni`) for `ty` and shape (nr, nc), both in 1..=4; None if
+/// `ty` is not a 32-block type.
+pub(crate) fn tile_fn(ty: GgmlType, nr: usize, nc: usize, vnni: bool) -> Option<TileFn> {
+    Some(match (ty, vnni) {
+        (GgmlType::Q4_0, false) => pick_tile!(tile::<Q4_0>, nr, nc),
+        (GgmlType::Q4_1, false) => pick_tile!(tile::<Q4_1>, nr, nc),
+        (GgmlType::Q5_0, false) => pick_tile!(tile::<Q5_0>, nr, nc),
+        (GgmlType::Q5_1, false) => pick_tile!(tile::<Q5_1>, nr, nc),
+        (GgmlType::Q8_0, false) => pick_tile!(tile::<Q8_0>, nr, nc),
+        (GgmlType::Q4_0, true) => pick_tile!(tile_vnni::<Q4_0>, nr, nc),
+        (GgmlType::Q4_1, true) => pick_tile!(tile_vnni::<Q4_1>, nr, nc),
+        (GgmlType::Q5_0, true) => pick_tile!(tile_vnni::<Q5_0>, nr, nc),
+        (GgmlType::Q5_1, true) => pick_tile!(tile_vnni::<Q5_1>, nr, nc),
+        (GgmlType::Q8_0, true) => pick_tile!(tile_vnni::<Q8_0>, nr, nc),
         _ => return None,
     })
 }

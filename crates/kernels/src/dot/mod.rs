@@ -24,6 +24,8 @@ pub(crate) mod ops_avx2;
 #[cfg(target_arch = "x86_64")]
 mod panel_avx2;
 #[cfg(target_arch = "x86_64")]
+mod panel_il8;
+#[cfg(target_arch = "x86_64")]
 pub(crate) mod x86;
 
 pub use act::{quantize_block_q8, quantize_block_q8k, quantize_q8, quantize_q8k, ActFormat, BlockQ8, BlockQ8K};
@@ -120,7 +122,7 @@ pub(crate) fn tile_fn(level: CpuLevel, ty: GgmlType, nr: usize, nc: usize) -> Op
     let level = level.clamp_supported();
     #[cfg(target_arch = "x86_64")]
     if level.has_avx2() {
-        return legacy_avx2::tile_fn(ty, nr, nc)
+        return legacy_avx2::tile_fn(ty, nr, nc, level.has_vnni())
             .or_else(|| kquant_avx2::tile_fn(ty, nr, nc))
             .or_else(|| float_avx2::tile_fn(ty, nr, nc));
     }

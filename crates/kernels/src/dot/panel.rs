@@ -16,6 +16,9 @@ pub(crate) struct PanelPlan {
     kind: super::panel_avx2::PanelKind,
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     ty: GgmlType,
+    /// Run the VNNI tile variants (the level was checked).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    vnni: bool,
     /// Panel bytes per weight row.
     pub row_bytes: usize,
     pub nr: usize,
@@ -31,12 +34,18 @@ impl PanelPlan {
         #[cfg(target_arch = "x86_64")]
         {
             use super::panel_avx2::{legacy_row_bytes, panel_kind, KBlock, PanelKind};
-            let kind = panel_kind(ty)?;
+            let vnni = level.clamp_supported().has_vnni();
+            let kind = panel_kind(ty, vnni)?;
             let (row_bytes, nr, nc) = match kind {
                 PanelKind::K => (units * std::mem::size_of::<KBlock>(), 1, 4),
+                // A group's bytes spread over its rows, so row offsets land on group starts.
+                PanelKind::Il8Signed | PanelKind::Il8Min => {
+                    use super::panel_il8::{BLOCK_BYTES, GROUP};
+                    (units * BLOCK_BYTES / GROUP, GROUP, 4)
+                }
                 _ => (legacy_row_bytes(units), 3, 4),
             };
-            Some(PanelPlan { kind, ty, row_bytes, nr, nc })
+            Some(PanelPlan { kind, ty, vnni, row_bytes, nr, nc })
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
@@ -45,11 +54,12 @@ impl PanelPlan {
         }
     }
 
-    /// Whether the tiles read the activation block sums (`Tile::sums`).
+    /// Whether the tiles read the activation block sums `d * sum(q)` (`Tile::sums`, f32).
     pub(crate) fn needs_sums(&self) -> bool {
         #[cfg(target_arch = "x86_64")]
         {
-            self.kind == super::panel_avx2::PanelKind::LegacyMin
+            use super::panel_avx2::PanelKind;
+            matches!(self.kind, PanelKind::LegacyMin | PanelKind::Il8Min)
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
@@ -57,11 +67,23 @@ impl PanelPlan {
         }
     }
 
-    /// Tile kernel for an (nr, nc) tile over panel rows, both in 1..=4.
+    /// Whether the tiles read the activation blocks' integer sums `sum(q)` (`Tile::sums`, as i32).
+    pub(crate) fn needs_int_sums(&self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            self.kind == super::panel_avx2::PanelKind::Il8Signed
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    /// Tile kernel for an (nr, nc) tile over panel rows, nr in 1..=self.nr, nc in 1..=4.
     pub(crate) fn tile_fn(&self, nr: usize, nc: usize) -> TileFn {
         #[cfg(target_arch = "x86_64")]
         {
-            super::panel_avx2::tile_fn(self.kind, nr, nc)
+            super::panel_avx2::tile_fn(self.kind, nr, nc, self.vnni)
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
@@ -86,6 +108,7 @@ impl PanelPlan {
         #[cfg(target_arch = "x86_64")]
         {
             use super::panel_avx2::{decode_k_row, decode_legacy_row, KBlock, PanelKind};
+            use super::panel_il8::{decode_group, BLOCK_BYTES, GROUP};
             use std::cell::RefCell;
             thread_local! {
                 // u64 words: 8-aligned, as the f32 arrays inside legacy panel rows need.
@@ -116,13 +139,23 @@ impl PanelPlan {
                         Ok(b) => b,
                         Err(_) => &mut fresh,
                     };
-                    let words = n_rows * self.row_bytes / 8;
+                    let il8 = matches!(self.kind, PanelKind::Il8Signed | PanelKind::Il8Min);
+                    let padded = if il8 { n_rows.div_ceil(GROUP) * GROUP } else { n_rows };
+                    let words = padded * self.row_bytes / 8;
                     if buf.len() < words {
                         buf.resize(words, 0);
                     }
                     let base = buf.as_mut_ptr() as *mut u8;
-                    for r in 0..n_rows {
-                        decode_legacy_row(self.ty, src.add(r * src_row_bytes), units, base.add(r * self.row_bytes));
+                    if il8 {
+                        for g in 0..padded / GROUP {
+                            let rows = (n_rows - g * GROUP).min(GROUP);
+                            let src = src.add(g * GROUP * src_row_bytes);
+                            decode_group(self.ty, src, src_row_bytes, rows, units, base.add(g * units * BLOCK_BYTES));
+                        }
+                    } else {
+                        for r in 0..n_rows {
+                            decode_legacy_row(self.ty, src.add(r * src_row_bytes), units, base.add(r * self.row_bytes));
+                        }
                     }
                     f(base as *const u8)
                 }),

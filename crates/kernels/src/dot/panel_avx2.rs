@@ -20,7 +20,7 @@ use std::arch::x86_64::*;
 use super::act::{BlockQ8, BlockQ8K};
 use super::decode::scale_min_k4;
 use super::tile::{pick_tile, Tile, TileFn};
-use super::x86::{bits_to_bytes_32, hsum_ps, load_f16, load_f16_tail, load_f16x2, nibbles_32};
+use super::x86::{bits_to_bytes_32, dpwssd, hsum_ps, load_f16, load_f16_tail, load_f16x2, nibbles_32};
 use crate::types::{GgmlType, QK_K};
 
 /// One decoded 256-value super-block (see the module docs).
@@ -40,9 +40,11 @@ impl KBlock {
     pub const ZERO: KBlock = KBlock { q: [0; QK_K], sc: [[0; 16]; 8], mn: [0; 16], d: 0.0, dmin: 0.0 };
 }
 
-/// Which panel format `ty` decodes to.
-pub(crate) fn panel_kind(ty: GgmlType) -> Option<PanelKind> {
+/// Which panel format `ty` decodes to (the 8-row interleaved ones need VNNI).
+pub(crate) fn panel_kind(ty: GgmlType, vnni: bool) -> Option<PanelKind> {
     match ty {
+        GgmlType::Q8_0 if vnni => Some(PanelKind::Il8Signed),
+        GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q4_1 | GgmlType::Q5_1 if vnni => Some(PanelKind::Il8Min),
         GgmlType::Q8_0 => Some(PanelKind::LegacySigned),
         GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q4_1 | GgmlType::Q5_1 => Some(PanelKind::LegacyMin),
         GgmlType::Q4K | GgmlType::Q5K | GgmlType::Q6K => Some(PanelKind::K),
@@ -55,11 +57,46 @@ pub(crate) enum PanelKind {
     LegacySigned,
     LegacyMin,
     K,
+    /// `panel_il8.rs` groups of Q8_0 rows (reads i32 activation sums).
+    Il8Signed,
+    /// `panel_il8.rs` groups of the types with a min (reads f32 activation sums).
+    Il8Min,
 }
 
 /// Panel bytes of a legacy row of `nb` blocks.
 pub(crate) const fn legacy_row_bytes(nb: usize) -> usize {
     nb * 40
+}
+
+/// The legacy-type block at `p` as 32 int8 lanes (signed for Q8_0, unsigned otherwise), its scale d and
+/// its min m: value = d * q + m (m = -offset * d for Q4_0 / Q5_0, 0 for Q8_0).
+///
+/// # Safety
+/// AVX2+FMA+F16C; `p` holds one block of `ty`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn decode_legacy_block(ty: GgmlType, p: *const u8) -> (__m256i, f32, f32) {
+    match ty {
+        GgmlType::Q4_0 => {
+            let d = load_f16(p);
+            (nibbles_32(p.add(2)), d, -8.0 * d)
+        }
+        GgmlType::Q5_0 => {
+            let hi = _mm256_and_si256(bits_to_bytes_32(p.add(2)), _mm256_set1_epi8(0x10));
+            let d = load_f16(p);
+            (_mm256_or_si256(nibbles_32(p.add(6)), hi), d, -16.0 * d)
+        }
+        GgmlType::Q4_1 => {
+            let dm = load_f16x2(p);
+            (nibbles_32(p.add(4)), _mm_cvtss_f32(dm), _mm_cvtss_f32(_mm_movehdup_ps(dm)))
+        }
+        GgmlType::Q5_1 => {
+            let hi = _mm256_and_si256(bits_to_bytes_32(p.add(4)), _mm256_set1_epi8(0x10));
+            let dm = load_f16x2(p);
+            (_mm256_or_si256(nibbles_32(p.add(8)), hi), _mm_cvtss_f32(dm), _mm_cvtss_f32(_mm_movehdup_ps(dm)))
+        }
+        _ => (_mm256_loadu_si256(p.add(2) as *const __m256i), load_f16(p), 0.0),
+    }
 }
 
 /// Decodes `nb` 32-blocks of a legacy-type row at `src` into the panel row at `dst`.
@@ -73,28 +110,7 @@ pub(crate) unsafe fn decode_legacy_row(ty: GgmlType, src: *const u8, nb: usize, 
     let ds = dst.add(32 * nb) as *mut f32;
     let ms = ds.add(nb);
     for i in 0..nb {
-        let p = src.add(i * ts);
-        let (w, d, m) = match ty {
-            GgmlType::Q4_0 => {
-                let d = load_f16(p);
-                (nibbles_32(p.add(2)), d, -8.0 * d)
-            }
-            GgmlType::Q5_0 => {
-                let hi = _mm256_and_si256(bits_to_bytes_32(p.add(2)), _mm256_set1_epi8(0x10));
-                let d = load_f16(p);
-                (_mm256_or_si256(nibbles_32(p.add(6)), hi), d, -16.0 * d)
-            }
-            GgmlType::Q4_1 => {
-                let dm = load_f16x2(p);
-                (nibbles_32(p.add(4)), _mm_cvtss_f32(dm), _mm_cvtss_f32(_mm_movehdup_ps(dm)))
-            }
-            GgmlType::Q5_1 => {
-                let hi = _mm256_and_si256(bits_to_bytes_32(p.add(4)), _mm256_set1_epi8(0x10));
-                let dm = load_f16x2(p);
-                (_mm256_or_si256(nibbles_32(p.add(8)), hi), _mm_cvtss_f32(dm), _mm_cvtss_f32(_mm_movehdup_ps(dm)))
-            }
-            _ => (_mm256_loadu_si256(p.add(2) as *const __m256i), load_f16(p), 0.0),
-        };
+        let (w, d, m) = decode_legacy_block(ty, src.add(i * ts));
         _mm256_storeu_si256(dst.add(32 * i) as *mut __m256i, w);
         *ds.add(i) = d;
         *ms.add(i) = m;
@@ -288,8 +304,8 @@ unsafe fn tile_legacy_x4<const SIGNED: bool, const NR: usize, const NC: usize>(t
 }
 
 /// K panel tile: `t.w` points at `KBlock`s, `t.a` at `BlockQ8K`s.
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn tile_k<const NR: usize, const NC: usize>(t: &Tile) {
+#[inline(always)]
+unsafe fn tile_k_body<const VNNI: bool, const NR: usize, const NC: usize>(t: &Tile) {
     let mut acc = [[_mm256_setzero_ps(); NC]; NR];
     for b in 0..t.n {
         let mut sumi = [[_mm256_setzero_si256(); NC]; NR];
@@ -305,8 +321,7 @@ unsafe fn tile_k<const NR: usize, const NC: usize>(t: &Tile) {
                 for r in 0..NR {
                     let blk = &*(t.w.add(r * t.w_stride) as *const KBlock).add(b);
                     let sc = _mm256_load_si256(blk.sc[k].as_ptr() as *const __m256i);
-                    let p = _mm256_madd_epi16(_mm256_maddubs_epi16(q[r], a), sc);
-                    sumi[r][c] = _mm256_add_epi32(sumi[r][c], p);
+                    sumi[r][c] = dpwssd::<VNNI>(sumi[r][c], _mm256_maddubs_epi16(q[r], a), sc);
                 }
             }
         }
@@ -331,13 +346,28 @@ unsafe fn tile_k<const NR: usize, const NC: usize>(t: &Tile) {
     }
 }
 
-/// The panel tile for `kind` and shape (nr, nc), both in 1..=4.
-pub(crate) fn tile_fn(kind: PanelKind, nr: usize, nc: usize) -> TileFn {
-    match kind {
-        PanelKind::LegacySigned if nc == 4 => pick_tile!(tile_legacy_x4::<true>, nr, 4),
-        PanelKind::LegacyMin if nc == 4 => pick_tile!(tile_legacy_x4::<false>, nr, 4),
-        PanelKind::LegacySigned => pick_tile!(tile_legacy::<true>, nr, nc),
-        PanelKind::LegacyMin => pick_tile!(tile_legacy::<false>, nr, nc),
-        PanelKind::K => pick_tile!(tile_k, nr, nc),
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn tile_k<const NR: usize, const NC: usize>(t: &Tile) {
+    tile_k_body::<false, NR, NC>(t)
+}
+
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn tile_k_vnni<const NR: usize, const NC: usize>(t: &Tile) {
+    tile_k_body::<true, NR, NC>(t)
+}
+
+/// The panel tile for `kind` and shape (nr, nc), both in 1..=4; the VNNI variant when `vnni` (the
+/// caller has checked the CPU).
+pub(crate) fn tile_fn(kind: PanelKind, nr: usize, nc: usize, vnni: bool) -> TileFn {
+    match (kind, vnni) {
+        (PanelKind::Il8Signed, _) => super::panel_il8::tile_fn(true, nr, nc),
+        (PanelKind::Il8Min, _) => super::panel_il8::tile_fn(false, nr, nc),
+        // Legacy types run interleaved panels on VNNI (`panel_kind`).
+        (PanelKind::LegacySigned, _) if nc == 4 => pick_tile!(tile_legacy_x4::<true>, nr, 4),
+        (PanelKind::LegacyMin, _) if nc == 4 => pick_tile!(tile_legacy_x4::<false>, nr, 4),
+        (PanelKind::LegacySigned, _) => pick_tile!(tile_legacy::<true>, nr, nc),
+        (PanelKind::LegacyMin, _) => pick_tile!(tile_legacy::<false>, nr, nc),
+        (PanelKind::K, false) => pick_tile!(tile_k, nr, nc),
+        (PanelKind::K, true) => pick_tile!(tile_k_vnni, nr, nc),
     }
 }

@@ -17,8 +17,8 @@ pub(crate) struct Tile {
     pub out: *mut f32,
     /// Elements between output rows (the matmul's output row length).
     pub out_stride: usize,
-    /// Per activation row `n` contiguous block sums `d * sum(q)` (panel kernels of types with a min);
-    /// null when unused.
+    /// Per activation row `n` contiguous block sums (panel kernels: f32 `d * sum(q)` for types with a
+    /// min, i32 `sum(q)` for interleaved Q8_0 panels); null when unused.
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub sums: *const f32,
 }
@@ -28,8 +28,9 @@ pub(crate) struct Tile {
 /// CPU level must be supported.
 pub(crate) type TileFn = unsafe fn(&Tile);
 
-/// Largest tile any kernel is instantiated for.
+/// Largest tile any kernel is instantiated for (panel kernels may take up to `MAX_PANEL_NR` rows).
 pub(crate) const MAX_NR: usize = 4;
+pub(crate) const MAX_PANEL_NR: usize = 8;
 pub(crate) const MAX_NC: usize = 4;
 
 /// Picks the instance of a `fn<const NR, const NC>(&Tile)` kernel for runtime (nr, nc), 1..=4 each.

@@ -63,15 +63,6 @@ pub unsafe fn load_f16_tail(p: *const u8) -> f32 {
     _mm_cvtss_f32(_mm_movehdup_ps(load_f16x2(p.sub(2))))
 }
 
-/// Sum of int8 products, 32 pairs at a time, as 8 i32 partial sums (signed x signed, via the sign trick:
-/// `maddubs` needs an unsigned first operand, so move w's sign onto a).
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-pub unsafe fn dot_i8_signed(abs_w: __m256i, w: __m256i, a: __m256i) -> __m256i {
-    let p16 = _mm256_maddubs_epi16(abs_w, _mm256_sign_epi8(a, w));
-    _mm256_madd_epi16(p16, _mm256_set1_epi16(1))
-}
-
 /// 32 unsigned nibbles of 16 packed bytes: low nibbles to lanes 0..16, high nibbles to lanes 16..32.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -96,4 +87,30 @@ pub unsafe fn bits_to_bytes_32(p: *const u8) -> __m256i {
     // ...and keeps only bit i%8: OR every other bit on, then test for all-ones.
     let others = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe_u64 as i64);
     _mm256_cmpeq_epi8(_mm256_or_si256(spread, others), _mm256_set1_epi64x(-1))
+}
+
+/// `Σ w·a` over each i32 lane's 4 adjacent bytes, w unsigned and a signed: one `vpdpbusd` with VNNI,
+/// else `maddubs` + `madd` (exact when no pair of products passes i16, true for every operand range our
+/// kernels feed it). Both give the same integers, so the kernel variants agree bit for bit.
+///
+/// Not `#[target_feature]` on purpose: it is always inlined into kernels that are, and the `VNNI`
+/// branch is taken only inside kernels compiled with the VNNI features
+/// (`avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni`).
+#[inline(always)]
+pub unsafe fn dot_u8i8<const VNNI: bool>(w: __m256i, a: __m256i) -> __m256i {
+    if VNNI {
+        _mm256_dpbusd_epi32(_mm256_setzero_si256(), w, a)
+    } else {
+        _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), _mm256_set1_epi16(1))
+    }
+}
+
+/// `acc + madd(p, s)`: i16 pairs multiplied and summed into i32 lanes (`vpdpwssd` with VNNI).
+#[inline(always)]
+pub unsafe fn dpwssd<const VNNI: bool>(acc: __m256i, p: __m256i, s: __m256i) -> __m256i {
+    if VNNI {
+        _mm256_dpwssd_epi32(acc, p, s)
+    } else {
+        _mm256_add_epi32(acc, _mm256_madd_epi16(p, s))
+    }
 }
