@@ -157,12 +157,12 @@ fn main() {
     let mut rng = Rng(42);
     for (ty, k, rows, what) in shapes {
         let name = |m: usize, t: usize| format!("{} {k}->{rows} m={m} t={t}", ty.name().to_lowercase());
-        if ![1, 8, 512].iter().any(|&m| (1..=2).any(|t| selected(&filters, &name(m, t)))) {
+        if ![1, 4, 8, 512].iter().any(|&m| (1..=2).any(|t| selected(&filters, &name(m, t)))) {
             continue;
         }
         let data = weights(ty, rows, k, &mut rng);
         let w = QMatrix::new(ty, &data, rows, k).expect("valid bench matrix");
-        for m in [1usize, 8, 512] {
+        for m in [1usize, 4, 8, 512] {
             if !(1..=2).any(|t| selected(&filters, &name(m, t))) {
                 continue;
             }
