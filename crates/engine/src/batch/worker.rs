@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc::Receiver;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use kernels::pool::ThreadPool;
@@ -112,9 +113,12 @@ pub(crate) fn run(lm: &LoadedModel, cfg: &SchedulerConfig, rx: Receiver<Msg>, st
             });
             continue;
         }
+        // Sampling, log-probs and detokenizing of each sequence run on the pool's threads: with many
+        // sequences this per-token work would otherwise leave the other cores idle between passes.
+        let n_slots = slots.len();
         let mut row = 0;
-        let mut keep = vec![true; slots.len()];
-        for (i, (s, &(n, _, want))) in slots.iter_mut().zip(&plan).enumerate() {
+        let mut work = Vec::with_capacity(n_slots);
+        for ((i, s), &(n, _, want)) in slots.iter_mut().enumerate().zip(&plan) {
             if n == 0 {
                 continue;
             }
@@ -123,9 +127,25 @@ pub(crate) fn run(lm: &LoadedModel, cfg: &SchedulerConfig, rx: Receiver<Msg>, st
                 LogitsWanted::All => n,
                 _ => 1,
             };
-            let out = &logits[row * nv..(row + rows) * nv];
+            work.push(Mutex::new((i, s, &logits[row * nv..(row + rows) * nv], n, want, false)));
             row += rows;
-            if let Outcome::Done = s.after_forward(n, want, out, nv, tok, stats) {
+        }
+        let post = |t: usize, nt: usize| {
+            for item in work.iter().skip(t).step_by(nt) {
+                let mut g = item.lock().unwrap_or_else(|e| e.into_inner());
+                let (_, s, out, n, want, done) = &mut *g;
+                *done = matches!(s.after_forward(*n, *want, out, nv, tok, stats), Outcome::Done);
+            }
+        };
+        if work.len() > 1 && pool.n_threads() > 1 {
+            pool.run(&post);
+        } else {
+            post(0, 1);
+        }
+        let mut keep = vec![true; n_slots];
+        for item in work {
+            let (i, s, _, _, _, done) = item.into_inner().unwrap_or_else(|e| e.into_inner());
+            if done {
                 keep[i] = false;
                 if s.job.sink.is_closed() {
                     stats.requests_cancelled.fetch_add(1, Relaxed);
