@@ -71,7 +71,7 @@ fn run_streams_and_reports_json_on_a_tiny_model() {
 #[test]
 fn every_zoo_architecture_runs_from_its_hf_folder_and_its_gguf() {
     let dir = tempfile::tempdir().unwrap();
-    for arch in ["qwen2", "mistral", "qwen3", "phi3", "gemma2", "falcon", "falcon40b", "mixtral", "qwen3moe"] {
+    for arch in ["qwen2", "mistral", "qwen3", "phi3", "gemma2", "falcon", "falcon40b", "mixtral", "qwen3moe", "qwen2moe", "phi3-longrope"] {
         let folder = tiny(&format!("tiny-{arch}"));
         for model in [folder.clone(), folder.join("model-bf16.gguf")] {
             let out = Command::new(env!("CARGO_BIN_EXE_agora"))
