@@ -34,7 +34,8 @@ pub fn hf_freq_factors(c: &HfConfig, dim: usize, base: f32) -> Result<Option<Vec
 /// divisors for contexts up to the pretraining context, another beyond it, and a scale on cos/sin.
 ///
 /// Which set applies is decided once, when the model is loaded, from the context it will run at: the
-/// long factors when that context exceeds the original one, as llama.cpp does. transformers instead
+/// long factors when that context exceeds the original one, as llama.cpp does (it first rounds the
+/// context up to a multiple of 256, which changes nothing for the 4096 of the Phi-3 models). transformers instead
 /// switches per call on the sequence length, which a KV cache cannot follow: keys cached with the
 /// short factors would be mixed with queries rotated by the long ones once a sequence grows past
 /// the boundary (and sequences batched together would need different tables).
