@@ -432,9 +432,9 @@ runpy.run_path(llama_cpp + "/convert_hf_to_gguf.py", run_name="__main__")
 """
 
 
-def convert(llama_cpp: Path, model_dir: Path, outtype: str, pre: str) -> Path:
+def convert(llama_cpp: Path, model_dir: Path, outtype: str, pre: str, extra: tuple[str, ...] = ()) -> Path:
     out = model_dir / f"model-{outtype}.gguf"
-    cmd = [sys.executable, "-c", CONVERT_SHIM, str(llama_cpp), pre, str(model_dir), "--outtype", outtype, "--outfile", str(out)]
+    cmd = [sys.executable, "-c", CONVERT_SHIM, str(llama_cpp), pre, str(model_dir), "--outtype", outtype, "--outfile", str(out), *extra]
     env = dict(os.environ, PYTHONPATH=f"{llama_cpp}:{llama_cpp}/gguf-py")
     res = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if res.returncode != 0:
@@ -956,7 +956,33 @@ def make_zoo_model(kind: str, vocab: int, special: dict):
     return model.eval()
 
 
-def build_zoo_fixture(kind: str, out_root: Path, llama_cpp: Path) -> dict:
+def zoo_llama_cpp_check(exe: Path, llama_cpp: Path, model_dir: Path, pre: str, groups: dict) -> dict:
+    """llama.cpp itself on a float32 conversion (bf16 weights make it round activations to bf16 too):
+    max |logit - transformers| over the golden rows of each group of sequences."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / model_dir.name
+        shutil.copytree(model_dir, work)
+        # llama.cpp sets special-token attributes for models whose name says "phi3", which needs a "</s>"
+        # token this tokenizer lacks; a neutral name avoids that.
+        path = convert(llama_cpp, work, "f32", pre, ("--model-name", "tiny check"))
+        result = {"about": "llama.cpp (libllama, context 256, F32 KV cache, no flash attention) on a float32 "
+                           "conversion: max |dlogit| against the transformers rows"}
+        for label, rows in groups.items():
+            cmds = ["E " + " ".join(map(str, r["ids"])) for r in rows]
+            res = subprocess.run([str(exe), str(path), "1"], input="\n".join(cmds) + "\n", capture_output=True, text=True)
+            if res.returncode != 0:
+                raise SystemExit(f"llama.cpp check failed on {model_dir.name}: {res.stderr}")
+            got = np.array([[float(v) for v in l.split()[1:]] for l in res.stdout.splitlines() if l.startswith("L")])
+            start, worst = 0, 0.0
+            for r in rows:
+                mine = got[start:start + len(r["ids"])][r["positions"]]
+                start += len(r["ids"])
+                worst = max(worst, float(np.abs(mine - np.array(r["logits"])).max()))
+            result[label] = sig(worst, 3)
+        return result
+
+
+def build_zoo_fixture(kind: str, out_root: Path, llama_cpp: Path, llcheck: Path | None = None) -> dict:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     _, tok_from, _ = ZOO[kind]
@@ -1014,7 +1040,8 @@ def build_zoo_fixture(kind: str, out_root: Path, llama_cpp: Path) -> dict:
         "made_with": {
             **versions(),
             "llama_cpp_converter_commit": llama_cpp_commit(llama_cpp),
-            "command": f"python scripts/make_tiny_models.py --llama-cpp <llama.cpp source dir> --only {kind}",
+            "command": f"python scripts/make_tiny_models.py --llama-cpp <llama.cpp source dir> --only {kind}"
+                       + (" --llama-lib <llama.cpp>/build/bin" if llcheck is not None else ""),
             "seed": SEED,
         },
         "config": json.loads((out / "config.json").read_text()),
@@ -1034,6 +1061,9 @@ def build_zoo_fixture(kind: str, out_root: Path, llama_cpp: Path) -> dict:
             "tensor_types": {n: t[0] for n, t in tensors.items()},
         },
     }
+    if llcheck is not None:
+        groups = {"sequences": rows, **({"short_sequences": gold["short_sequences"]["sequences"]} if short_seqs else {})}
+        gold["gguf"]["llama_cpp_f32_vs_transformers"] = zoo_llama_cpp_check(llcheck, llama_cpp, out, pre, groups)
     write_json_compact_rows(out / "golden.json", gold)
     return gold
 
@@ -1054,8 +1084,10 @@ def main() -> None:
         llcheck = build_llcheck(args.llama_cpp, args.llama_lib, Path(tmp)) if args.llama_lib else None
         for kind in ([args.only] if args.only else ["llama", "gemma3", *ZOO]):
             if kind in ZOO:
-                gold = build_zoo_fixture(kind, args.out, args.llama_cpp)
+                gold = build_zoo_fixture(kind, args.out, args.llama_cpp, llcheck)
                 print(f"tiny-{kind}: greedy {gold['greedy']['new_ids']}")
+                if "llama_cpp_f32_vs_transformers" in gold["gguf"]:
+                    print(f"  llama.cpp: {gold['gguf']['llama_cpp_f32_vs_transformers']}")
                 continue
             gold = build_fixture(kind, args.out, args.llama_cpp, Path(tmp), llcheck)
             print(f"tiny-{kind}: greedy {gold['greedy']['new_ids']}")
