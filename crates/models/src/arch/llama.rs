@@ -200,7 +200,7 @@ fn moe(src: &WeightSource, c: &LlamaConfig, il: usize) -> Result<MoeMlp, ModelEr
             if gate.shape == [d] {
                 gate.shape = vec![d, 1]; // older conversions store the [1, n_embd] gate as a vector
             }
-            Some(SharedExpert {
+            Some(Box::new(SharedExpert {
                 mlp: GatedMlp {
                     gate: lin(T::FfnGateShexp, d, sff)?,
                     up: lin(T::FfnUpShexp, d, sff)?,
@@ -208,7 +208,7 @@ fn moe(src: &WeightSource, c: &LlamaConfig, il: usize) -> Result<MoeMlp, ModelEr
                     act: Activation::Silu,
                 },
                 gate: Linear::new(gate, d, 1)?,
-            })
+            }))
         }
     };
     Ok(MoeMlp { router, experts, n_used: c.n_expert_used, norm_topk: c.norm_topk, shared })

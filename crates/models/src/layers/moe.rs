@@ -15,7 +15,7 @@ pub struct MoeMlp {
     pub n_used: usize,
     /// Renormalise the chosen experts' probabilities (Mixtral and Qwen3-MoE do, Qwen2-MoE does not).
     pub norm_topk: bool,
-    pub shared: Option<SharedExpert>,
+    pub shared: Option<Box<SharedExpert>>,
 }
 
 /// An expert applied to every token, its output times sigmoid(gate · x) (Qwen2-MoE).
