@@ -432,9 +432,9 @@ runpy.run_path(llama_cpp + "/convert_hf_to_gguf.py", run_name="__main__")
 """
 
 
-def convert(llama_cpp: Path, model_dir: Path, outtype: str, pre: str) -> Path:
+def convert(llama_cpp: Path, model_dir: Path, outtype: str, pre: str, extra: tuple[str, ...] = ()) -> Path:
     out = model_dir / f"model-{outtype}.gguf"
-    cmd = [sys.executable, "-c", CONVERT_SHIM, str(llama_cpp), pre, str(model_dir), "--outtype", outtype, "--outfile", str(out)]
+    cmd = [sys.executable, "-c", CONVERT_SHIM, str(llama_cpp), pre, str(model_dir), "--outtype", outtype, "--outfile", str(out), *extra]
     env = dict(os.environ, PYTHONPATH=f"{llama_cpp}:{llama_cpp}/gguf-py")
     res = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if res.returncode != 0:
@@ -881,7 +881,27 @@ ZOO["qwen3moe"] = ("Qwen3MoeConfig", "tiny-llama", {"head_dim": 32, "num_experts
                                                     "decoder_sparse_step": 1, "mlp_only_layers": [],
                                                     "tie_word_embeddings": True, "use_sliding_window": False,
                                                     "sliding_window": None})
-MODEL_TYPE = {"qwen3moe": "qwen3_moe", "falcon40b": "falcon"}  # fixture name -> transformers model_type
+# Qwen2-MoE: 4 routed experts of 64 (top-2, probabilities not renormalised) plus a shared expert of 96
+# behind its sigmoid gate, in every layer; q/k/v biases.
+ZOO["qwen2moe"] = ("Qwen2MoeConfig", "tiny-llama", {"num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 64,
+                                                    "shared_expert_intermediate_size": 96, "norm_topk_prob": False,
+                                                    "decoder_sparse_step": 1, "mlp_only_layers": [], "qkv_bias": True,
+                                                    "tie_word_embeddings": False, "use_sliding_window": False,
+                                                    "sliding_window": None})
+# Phi-3 long-context RoPE ("longrope", as Phi-3-mini-128k / Phi-3.5): per-frequency short and long factors
+# and an attention factor from max / original context (256 / 16 here: sqrt(1 + ln 16 / ln 16) = sqrt 2).
+# The original context is tiny so that the 24- and 40-token sequences use the long factors in
+# transformers (it picks per sequence length), and the 5- and 16-token ones the short factors.
+LONGROPE_ORIG_CTX = 16
+ZOO["phi3-longrope"] = ("Phi3Config", "tiny-gemma3", {
+    "tie_word_embeddings": False, "sliding_window": None, "original_max_position_embeddings": LONGROPE_ORIG_CTX,
+    "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attention_dropout": 0.0,
+    "rope_parameters": {"rope_type": "longrope", "rope_theta": 10_000.0, "partial_rotary_factor": 1.0,
+                        "original_max_position_embeddings": LONGROPE_ORIG_CTX,
+                        "short_factor": [1.0, 1.02, 1.05, 1.1, 1.2, 1.35, 1.6, 2.0],
+                        "long_factor": [1.0, 1.4, 2.2, 3.5, 6.0, 10.0, 18.0, 32.0]},
+})
+MODEL_TYPE = {"qwen3moe": "qwen3_moe", "falcon40b": "falcon", "qwen2moe": "qwen2_moe", "phi3-longrope": "phi3"}  # fixture name -> transformers model_type
 ZOO_GREEDY_TOKENS = 32
 # Logit rows kept per golden sequence (the whole vocabulary at these positions; -1 = last).
 ZOO_POSITIONS = (0, 1, 3, 7, 8, 12, 23, -1)
@@ -936,7 +956,33 @@ def make_zoo_model(kind: str, vocab: int, special: dict):
     return model.eval()
 
 
-def build_zoo_fixture(kind: str, out_root: Path, llama_cpp: Path) -> dict:
+def zoo_llama_cpp_check(exe: Path, llama_cpp: Path, model_dir: Path, pre: str, groups: dict) -> dict:
+    """llama.cpp itself on a float32 conversion (bf16 weights make it round activations to bf16 too):
+    max |logit - transformers| over the golden rows of each group of sequences."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / model_dir.name
+        shutil.copytree(model_dir, work)
+        # llama.cpp sets special-token attributes for models whose name says "phi3", which needs a "</s>"
+        # token this tokenizer lacks; a neutral name avoids that.
+        path = convert(llama_cpp, work, "f32", pre, ("--model-name", "tiny check"))
+        result = {"about": "llama.cpp (libllama, context 256, F32 KV cache, no flash attention) on a float32 "
+                           "conversion: max |dlogit| against the transformers rows"}
+        for label, rows in groups.items():
+            cmds = ["E " + " ".join(map(str, r["ids"])) for r in rows]
+            res = subprocess.run([str(exe), str(path), "1"], input="\n".join(cmds) + "\n", capture_output=True, text=True)
+            if res.returncode != 0:
+                raise SystemExit(f"llama.cpp check failed on {model_dir.name}: {res.stderr}")
+            got = np.array([[float(v) for v in l.split()[1:]] for l in res.stdout.splitlines() if l.startswith("L")])
+            start, worst = 0, 0.0
+            for r in rows:
+                mine = got[start:start + len(r["ids"])][r["positions"]]
+                start += len(r["ids"])
+                worst = max(worst, float(np.abs(mine - np.array(r["logits"])).max()))
+            result[label] = sig(worst, 3)
+        return result
+
+
+def build_zoo_fixture(kind: str, out_root: Path, llama_cpp: Path, llcheck: Path | None = None) -> dict:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     _, tok_from, _ = ZOO[kind]
@@ -961,11 +1007,20 @@ def build_zoo_fixture(kind: str, out_root: Path, llama_cpp: Path) -> dict:
     (out / "model.safetensors").chmod(0o644)
     model = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32, attn_implementation="eager").eval()
     seqs = sequences(tok, special["bos"])
-    rows = []
-    for s in seqs:
+    short_seqs = []
+    if kind == "phi3-longrope":
+        # transformers uses the short factors up to the original context, the long ones beyond it;
+        # the engine chooses once at load time from its context size (as llama.cpp does). The main
+        # sequences (and the greedy prompt) are all longer than the original context.
+        short_seqs = [seqs[0], seqs[1][:LONGROPE_ORIG_CTX]]
+        seqs = [s for s in seqs if len(s) > LONGROPE_ORIG_CTX]
+
+    def logit_rows(s):
         lg = hf_logits(model, s)
         pos = sorted({p % len(s) for p in ZOO_POSITIONS if p < len(s)})
-        rows.append({"ids": s, "positions": pos, "logits": round_rows(lg[pos])})
+        return {"ids": s, "positions": pos, "logits": round_rows(lg[pos])}
+
+    rows = [logit_rows(s) for s in seqs]
     global GREEDY_NEW_TOKENS
     keep, GREEDY_NEW_TOKENS = GREEDY_NEW_TOKENS, ZOO_GREEDY_TOKENS
     try:
@@ -985,13 +1040,20 @@ def build_zoo_fixture(kind: str, out_root: Path, llama_cpp: Path) -> dict:
         "made_with": {
             **versions(),
             "llama_cpp_converter_commit": llama_cpp_commit(llama_cpp),
-            "command": f"python scripts/make_tiny_models.py --llama-cpp <llama.cpp source dir> --only {kind}",
+            "command": f"python scripts/make_tiny_models.py --llama-cpp <llama.cpp source dir> --only {kind}"
+                       + (" --llama-lib <llama.cpp>/build/bin" if llcheck is not None else ""),
             "seed": SEED,
         },
         "config": json.loads((out / "config.json").read_text()),
         "special_tokens": special,
         "sequences": rows,
         "greedy": gr,
+        **({"short_sequences": {
+            "about": f"sequences of at most original_max_position_embeddings = {LONGROPE_ORIG_CTX} tokens: transformers "
+                     "used the short factors (an engine must load with a context of at most that size to match)",
+            "n_ctx": LONGROPE_ORIG_CTX,
+            "sequences": [logit_rows(s) for s in short_seqs],
+        }} if short_seqs else {}),
         "gguf": {
             "file": gguf_path.name,
             "architecture": meta["general.architecture"],
@@ -999,6 +1061,9 @@ def build_zoo_fixture(kind: str, out_root: Path, llama_cpp: Path) -> dict:
             "tensor_types": {n: t[0] for n, t in tensors.items()},
         },
     }
+    if llcheck is not None:
+        groups = {"sequences": rows, **({"short_sequences": gold["short_sequences"]["sequences"]} if short_seqs else {})}
+        gold["gguf"]["llama_cpp_f32_vs_transformers"] = zoo_llama_cpp_check(llcheck, llama_cpp, out, pre, groups)
     write_json_compact_rows(out / "golden.json", gold)
     return gold
 
@@ -1019,8 +1084,10 @@ def main() -> None:
         llcheck = build_llcheck(args.llama_cpp, args.llama_lib, Path(tmp)) if args.llama_lib else None
         for kind in ([args.only] if args.only else ["llama", "gemma3", *ZOO]):
             if kind in ZOO:
-                gold = build_zoo_fixture(kind, args.out, args.llama_cpp)
+                gold = build_zoo_fixture(kind, args.out, args.llama_cpp, llcheck)
                 print(f"tiny-{kind}: greedy {gold['greedy']['new_ids']}")
+                if "llama_cpp_f32_vs_transformers" in gold["gguf"]:
+                    print(f"  llama.cpp: {gold['gguf']['llama_cpp_f32_vs_transformers']}")
                 continue
             gold = build_fixture(kind, args.out, args.llama_cpp, Path(tmp), llcheck)
             print(f"tiny-{kind}: greedy {gold['greedy']['new_ids']}")

@@ -71,7 +71,7 @@ fn run_streams_and_reports_json_on_a_tiny_model() {
 #[test]
 fn every_zoo_architecture_runs_from_its_hf_folder_and_its_gguf() {
     let dir = tempfile::tempdir().unwrap();
-    for arch in ["qwen2", "mistral", "qwen3", "phi3", "gemma2", "falcon", "falcon40b", "mixtral", "qwen3moe"] {
+    for arch in ["qwen2", "mistral", "qwen3", "phi3", "gemma2", "falcon", "falcon40b", "mixtral", "qwen3moe", "qwen2moe", "phi3-longrope"] {
         let folder = tiny(&format!("tiny-{arch}"));
         for model in [folder.clone(), folder.join("model-bf16.gguf")] {
             let out = Command::new(env!("CARGO_BIN_EXE_agora"))
@@ -84,4 +84,25 @@ fn every_zoo_architecture_runs_from_its_hf_folder_and_its_gguf() {
             assert!(!v["tokens"].as_array().unwrap().is_empty(), "{}: no tokens", model.display());
         }
     }
+}
+
+/// `--ctx` reaches the loader: a long-rope model run within its original context (16 tokens for the
+/// tiny fixture) uses the short RoPE factors, beyond it the long ones, so greedy output differs.
+#[test]
+fn run_ctx_chooses_the_long_rope_factors() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny("tiny-phi3-longrope");
+    let tokens = |ctx: &str| -> Vec<serde_json::Value> {
+        let out = Command::new(env!("CARGO_BIN_EXE_agora"))
+            .args(["run", model.to_str().unwrap(), "-c", ctx, "-n", "4", "--temp", "0", "--json", "Once upon a time"])
+            .env("AGORA_HOME", dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "-c {ctx}: {}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["tokens"].as_array().unwrap().clone()
+    };
+    let (short, long) = (tokens("16"), tokens("64"));
+    assert_eq!(short.len(), 4);
+    assert_ne!(short, long, "the context size did not change the RoPE factors");
 }

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use models::{Model, WeightSource};
+use models::{LoadOptions, Model, WeightSource};
 use tokenize::Tokenizer;
 
 use crate::EngineError;
@@ -18,7 +18,13 @@ impl LoadedModel {
     /// `path`: a `.gguf` file, or a Hugging Face folder with `config.json`, `*.safetensors`
     /// and `tokenizer.json`.
     pub fn open(path: &Path) -> Result<Self, EngineError> {
-        let (model, source) = models::load_model(path)?;
+        Self::open_with(path, &LoadOptions::default())
+    }
+
+    /// `open` for a model that will run sequences of up to `opts.n_ctx` tokens (Phi-3 long-rope
+    /// models choose their RoPE factors from it).
+    pub fn open_with(path: &Path, opts: &LoadOptions) -> Result<Self, EngineError> {
+        let (model, source) = models::load_model_with(path, opts)?;
         let tokenizer = tokenizer_for(path, &source)?;
         Ok(Self { path: path.to_path_buf(), model, tokenizer, source })
     }

@@ -12,7 +12,7 @@ use common::ids;
 use engine::sampler::SamplingParams;
 use engine::{KvCache, LoadedModel, Session};
 use kernels::pool::ThreadPool;
-use models::{ForwardCtx, LogitsWanted, SeqInput};
+use models::{ForwardCtx, LoadOptions, LogitsWanted, SeqInput};
 
 /// Logits agree with transformers to this (float32 compute on both sides).
 const TOL: f32 = 1e-3;
@@ -178,3 +178,50 @@ zoo_tests!(falcon, "tiny-falcon", None);
 zoo_tests!(falcon40b, "tiny-falcon40b", None);
 zoo_tests!(mixtral, "tiny-mixtral", None);
 zoo_tests!(qwen3moe, "tiny-qwen3moe", None);
+zoo_tests!(qwen2moe, "tiny-qwen2moe", None);
+// Loaded with the default context (the training context, 256 > original 16): the long factors, which
+// transformers used for the golden sequences (all longer than 16 tokens).
+zoo_tests!(phi3_longrope, "tiny-phi3-longrope", None);
+
+/// Largest |dlogit| against the golden rows of `seqs` for a long-rope model loaded for `n_ctx` tokens.
+fn longrope_max_diff(path: &std::path::Path, n_ctx: usize, seqs: &serde_json::Value) -> f32 {
+    let lm = LoadedModel::open_with(path, &LoadOptions { n_ctx: Some(n_ctx) }).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let nv = lm.model.config().n_vocab;
+    let pool = ThreadPool::new(2);
+    let mut max = 0.0f32;
+    for s in seqs.as_array().unwrap() {
+        let seq = ids(&s["ids"]);
+        let ours = all_logits(&lm, &pool, &seq);
+        for (p, row) in ids(&s["positions"]).iter().zip(s["logits"].as_array().unwrap()) {
+            let got = &ours[*p as usize * nv..(*p as usize + 1) * nv];
+            for (a, b) in got.iter().zip(row.as_array().unwrap()) {
+                max = max.max((a - b.as_f64().unwrap() as f32).abs());
+            }
+        }
+    }
+    max
+}
+
+/// Loaded for a context within the original 16 tokens, the model uses the short factors: it matches
+/// transformers on sequences of at most 16 tokens (where transformers uses them too) from both
+/// sources, and no longer matches the long-factor goldens; loaded for more, the reverse.
+#[test]
+fn phi3_longrope_context_picks_short_or_long_factors() {
+    let g = golden("tiny-phi3-longrope");
+    let short = &g["short_sequences"];
+    let orig = short["n_ctx"].as_u64().unwrap() as usize;
+    assert_eq!(orig, g["config"]["rope_parameters"]["original_max_position_embeddings"].as_u64().unwrap() as usize);
+    assert!(short["sequences"].as_array().unwrap().iter().all(|s| ids(&s["ids"]).len() <= orig));
+    for path in [fixture("tiny-phi3-longrope"), fixture("tiny-phi3-longrope").join("model-bf16.gguf")] {
+        let d = longrope_max_diff(&path, orig, &short["sequences"]);
+        assert!(d <= TOL, "{}: short factors at n_ctx {orig}: max |dlogit| {d} > {TOL}", path.display());
+        let d = longrope_max_diff(&path, orig + 1, &g["sequences"]);
+        assert!(d <= TOL, "{}: long factors at n_ctx {}: max |dlogit| {d} > {TOL}", path.display(), orig + 1);
+        // The choice matters: the other set misses each golden by far more than the tolerance.
+        let d_short = longrope_max_diff(&path, orig, &g["sequences"]);
+        assert!(d_short > 0.1, "{}: short factors still match the long goldens ({d_short})", path.display());
+        let d_long = longrope_max_diff(&path, orig + 1, &short["sequences"]);
+        assert!(d_long > 0.1, "{}: long factors still match the short goldens ({d_long})", path.display());
+        eprintln!("{}: each factor set matches its goldens; the other set misses them by {d_short} / {d_long}", path.display());
+    }
+}

@@ -12,6 +12,6 @@ pub mod decoder;
 
 pub use error::ModelError;
 pub use kv::{KvAccess, LayerKvMut, SeqRows};
-pub use model::{ForwardCtx, LogitsWanted, Model, ModelConfig, SeqInput};
-pub use registry::load_model;
+pub use model::{ForwardCtx, LoadOptions, LogitsWanted, Model, ModelConfig, SeqInput};
+pub use registry::{load_model, load_model_with};
 pub use source::WeightSource;

@@ -25,6 +25,14 @@ impl ModelConfig {
     }
 }
 
+/// Choices made when a model is loaded.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Tokens per sequence the model will run (prompt + generation); None: its training context.
+    /// Phi-3 long-rope models pick their RoPE factors from it (llama.cpp's `n_ctx`).
+    pub n_ctx: Option<usize>,
+}
+
 /// Which logits `forward` must produce.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogitsWanted {

@@ -11,12 +11,16 @@ fn fixture(name: &str) -> PathBuf {
 
 /// A copy of tiny-qwen2 with config.json edited by `edit`.
 fn broken(edit: impl FnOnce(&mut serde_json::Value)) -> tempfile::TempDir {
+    broken_copy("tiny-qwen2", edit)
+}
+
+fn broken_copy(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for f in ["model.safetensors", "tokenizer.json", "tokenizer_config.json"] {
-        std::fs::copy(fixture("tiny-qwen2").join(f), dir.path().join(f)).unwrap();
+        std::fs::copy(fixture(name).join(f), dir.path().join(f)).unwrap();
     }
     let mut cfg: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("tiny-qwen2").join("config.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(fixture(name).join("config.json")).unwrap()).unwrap();
     edit(&mut cfg);
     std::fs::write(dir.path().join("config.json"), serde_json::to_string_pretty(&cfg).unwrap()).unwrap();
     dir
@@ -77,4 +81,32 @@ fn shard_missing_from_the_index() {
     std::fs::write(dir.path().join("model.safetensors.index.json"), index.to_string()).unwrap();
     let e = load_err(dir.path());
     assert!(e.contains("model-00002-of-00002.safetensors") && e.contains("missing"), "{e}");
+}
+
+#[test]
+fn longrope_with_a_missing_or_short_factor_list() {
+    let dir = broken_copy("tiny-phi3-longrope", |c| {
+        c["rope_parameters"].as_object_mut().unwrap().remove("long_factor");
+    });
+    let e = load_err(dir.path());
+    assert!(e.contains("no 'long_factor'"), "{e}");
+    let dir = broken_copy("tiny-phi3-longrope", |c| c["rope_parameters"]["short_factor"] = serde_json::json!([1.0, 1.0]));
+    let e = load_err(dir.path());
+    assert!(e.contains("short_factor has 2 values") && e.contains("needs 8"), "{e}");
+    let dir = broken_copy("tiny-phi3-longrope", |c| {
+        c["rope_parameters"].as_object_mut().unwrap().remove("original_max_position_embeddings");
+        c.as_object_mut().unwrap().remove("original_max_position_embeddings");
+    });
+    let e = load_err(dir.path());
+    assert!(e.contains("original_max_position_embeddings"), "{e}");
+}
+
+#[test]
+fn longrope_on_an_architecture_without_it() {
+    let dir = broken(|c| {
+        c["rope_parameters"] = serde_json::json!({"rope_type": "longrope", "rope_theta": 10000.0, "original_max_position_embeddings": 16,
+            "short_factor": vec![1.0; 8], "long_factor": vec![2.0; 8]});
+    });
+    let e = load_err(dir.path());
+    assert!(e.contains("longrope") && e.contains("phi3 models only"), "{e}");
 }

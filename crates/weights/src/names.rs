@@ -178,10 +178,16 @@ pub enum TensorName {
     FfnGateExps,
     FfnUpExps,
     FfnDownExps,
+    FfnGateInpShexp,
+    FfnGateShexp,
+    FfnUpShexp,
+    FfnDownShexp,
+    RopeFactorsLong,
+    RopeFactorsShort,
 }
 
 impl TensorName {
-    pub const ALL: [TensorName; 24] = {
+    pub const ALL: [TensorName; 30] = {
         use TensorName::*;
         [
             TokenEmbd,
@@ -208,6 +214,12 @@ impl TensorName {
             FfnGateExps,
             FfnUpExps,
             FfnDownExps,
+            FfnGateInpShexp,
+            FfnGateShexp,
+            FfnUpShexp,
+            FfnDownShexp,
+            RopeFactorsLong,
+            RopeFactorsShort,
         ]
     };
 
@@ -239,6 +251,12 @@ impl TensorName {
             FfnGateExps => "ffn_gate_exps",
             FfnUpExps => "ffn_up_exps",
             FfnDownExps => "ffn_down_exps",
+            FfnGateInpShexp => "ffn_gate_inp_shexp",
+            FfnGateShexp => "ffn_gate_shexp",
+            FfnUpShexp => "ffn_up_shexp",
+            FfnDownShexp => "ffn_down_shexp",
+            RopeFactorsLong => "rope_factors_long",
+            RopeFactorsShort => "rope_factors_short",
         }
     }
 
@@ -247,7 +265,7 @@ impl TensorName {
         use TensorName::*;
         !matches!(
             self,
-            TokenEmbd | TokenEmbdNorm | OutputNorm | Output | RopeFreqs
+            TokenEmbd | TokenEmbdNorm | OutputNorm | Output | RopeFreqs | RopeFactorsLong | RopeFactorsShort
         )
     }
 }

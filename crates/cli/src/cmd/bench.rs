@@ -22,8 +22,9 @@ struct TestResult {
 
 pub fn run(a: &BenchArgs) -> Result<()> {
     let path = settings::resolve_model(a.model.as_deref(), true)?;
+    let ctx = a.ctx.max(a.n_prompt + 1).max(a.n_gen + 1);
     let t0 = Instant::now();
-    let lm = super::open_model(&path)?;
+    let lm = super::open_model_ctx(&path, ctx)?;
     let load_seconds = t0.elapsed().as_secs_f64();
     let threads = settings::threads(a.threads);
     let pool = ThreadPool::new(threads);
@@ -37,7 +38,6 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         state ^= state << 17;
         (state % n_vocab) as u32
     };
-    let ctx = a.ctx.max(a.n_prompt + 1).max(a.n_gen + 1);
     let mut session = Session::new(model, &pool, ctx);
     let mut results = Vec::new();
     if a.n_prompt > 0 {

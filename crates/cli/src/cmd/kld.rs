@@ -24,8 +24,8 @@ pub fn run(a: &KldArgs) -> Result<()> {
 
 /// Loads both models, tokenizes the text with the base model's tokenizer and scores it.
 pub fn measure(base: &Path, quant: &Path, text: &Path, ctx: usize, threads: Option<usize>) -> Result<KldReport> {
-    let b = super::open_model(base)?;
-    let q = super::open_model(quant)?;
+    let b = super::open_model_ctx(base, ctx)?;
+    let q = super::open_model_ctx(quant, ctx)?;
     let body = std::fs::read_to_string(text).with_context(|| format!("reading {}", text.display()))?;
     let tokens = b.tokenizer.encode(&body, true, false)?;
     if q.tokenizer.encode(&body, true, false)? != tokens {

@@ -40,6 +40,14 @@ pub fn open_model(path: &std::path::Path) -> Result<engine::LoadedModel> {
     engine::LoadedModel::open(path).with_context(|| format!("loading {}", path.display()))
 }
 
+/// Opens a model that will run sequences of up to `ctx` tokens (long-rope models choose their
+/// RoPE factors from it).
+pub fn open_model_ctx(path: &std::path::Path, ctx: usize) -> Result<engine::LoadedModel> {
+    use anyhow::Context;
+    let opts = models::LoadOptions { n_ctx: Some(ctx) };
+    engine::LoadedModel::open_with(path, &opts).with_context(|| format!("loading {}", path.display()))
+}
+
 /// Opens only what tokenizing needs.
 pub fn open_tokenizer(path: &std::path::Path) -> Result<::tokenize::Tokenizer> {
     let src = models::WeightSource::open(path)?;

@@ -9,7 +9,7 @@ use crate::settings;
 
 pub fn run(a: &PerplexityArgs) -> Result<()> {
     let path = settings::resolve_model(Some(&a.model), true)?;
-    let lm = super::open_model(&path)?;
+    let lm = super::open_model_ctx(&path, a.ctx)?;
     let text = std::fs::read_to_string(&a.file).with_context(|| format!("reading {}", a.file.display()))?;
     let tokens = lm.tokenizer.encode(&text, true, false)?;
     let pool = ThreadPool::new(settings::threads(a.threads));

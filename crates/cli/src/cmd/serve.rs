@@ -14,7 +14,7 @@ pub fn run(a: &ServeArgs) -> Result<()> {
         bail!("--parallel and --step-tokens must be at least 1 and --ctx at least 16");
     }
     let path = settings::resolve_model(a.model.as_deref(), true)?;
-    let lm = Arc::new(super::open_model(&path)?);
+    let lm = Arc::new(super::open_model_ctx(&path, a.ctx)?);
     let model_id = a.model_id.clone().unwrap_or_else(|| default_id(a.model.as_deref(), &path));
     let mut api_keys = a.api_keys.clone();
     if let Some(f) = &a.api_key_file {

@@ -132,7 +132,7 @@ pub fn load(src: &WeightSource) -> Result<Decoder<FalconLayer>, ModelError> {
     let n_vocab = *embd.shape.get(1).unwrap_or(&0);
     let (d, hd) = (c.n_embd, c.n_embd / c.n_head);
     let (nq, nkv) = (c.n_head * hd, c.n_kv_head * hd);
-    let rope = Rope { rot_dim: hd, base: c.rope_base, style: RopeStyle::Neox, freq_factors: None };
+    let rope = Rope { rot_dim: hd, base: c.rope_base, style: RopeStyle::Neox, freq_factors: None, attn_factor: 1.0 };
     let mut layers = Vec::with_capacity(c.n_layer);
     for il in 0..c.n_layer {
         let qkv = src.tensor(&tn(T::AttnQkv, Some(il)))?;

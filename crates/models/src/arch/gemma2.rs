@@ -106,7 +106,7 @@ pub fn load(src: &WeightSource) -> Result<Decoder<Gemma3Layer>, ModelError> {
     let (d, hd) = (c.n_embd, c.head_dim);
     let norm = |name: T, il: Option<usize>| RmsNorm::from_tensor(&src.tensor(&tn(name, il))?, d, c.eps);
     let lin = |name: T, il: usize, cols: usize, rows: usize| Linear::new(src.tensor(&tn(name, Some(il)))?, cols, rows);
-    let rope = Rope { rot_dim: hd, base: c.rope_base, style: RopeStyle::Neox, freq_factors: None };
+    let rope = Rope { rot_dim: hd, base: c.rope_base, style: RopeStyle::Neox, freq_factors: None, attn_factor: 1.0 };
     let layer_window: Vec<Option<usize>> = c.sliding.iter().map(|&s| s.then_some(c.sliding_window)).collect();
     let mut layers = Vec::with_capacity(c.n_layer);
     for (il, &window) in layer_window.iter().enumerate() {

@@ -138,7 +138,7 @@ pub fn load(src: &WeightSource) -> Result<Decoder<Gemma3Layer>, ModelError> {
                 wo: lin(T::AttnOutput, il, c.n_head * hd, d)?,
                 q_norm: Some(norm(T::AttnQNorm, Some(il), hd)?),
                 k_norm: Some(norm(T::AttnKNorm, Some(il), hd)?),
-                rope: Rope { rot_dim: hd, base, style: RopeStyle::Neox, freq_factors: None },
+                rope: Rope { rot_dim: hd, base, style: RopeStyle::Neox, freq_factors: None, attn_factor: 1.0 },
                 n_head: c.n_head,
                 n_kv_head: c.n_kv_head,
                 head_dim: hd,

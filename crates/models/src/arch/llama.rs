@@ -15,7 +15,8 @@
 //! chosen per token by a router (`ffn_gate_inp`), stacked in GGUF (`ffn_*_exps`), one tensor per
 //! expert in Hugging Face files.
 //!
-//! Qwen2 and Qwen3 share this block and build through [`build`] with their [`Variant`].
+//! Qwen2, Qwen3 and their MoE variants share this block and build through [`build`] with their
+//! [`Variant`]; Qwen2-MoE's shared expert is loaded wherever the config gives it a size.
 
 use kernels::pool::ThreadPool;
 use weights::gguf::Metadata;
@@ -23,8 +24,8 @@ use weights::hf::HfConfig;
 use weights::names::{tn, TensorName as T};
 
 use crate::decoder::{add_residual, linear, output_head, Block, Decoder};
-use crate::layers::rope_scaling::{gguf_freq_factors, hf_freq_factors};
-use crate::layers::{vector, Activation, Embedding, Ffn, GatedMlp, Linear, MoeMlp, RmsNorm, Rope, RopeStyle, SelfAttention};
+use crate::layers::rope_scaling::{gguf_freq_factors, hf_freq_factors, refuse_longrope};
+use crate::layers::{vector, Activation, Embedding, Ffn, GatedMlp, Linear, MoeMlp, RmsNorm, Rope, RopeStyle, SelfAttention, SharedExpert};
 use crate::model::{required, sized, Scratch};
 use crate::{ModelConfig, ModelError, SeqRows, WeightSource};
 
@@ -51,6 +52,8 @@ pub struct LlamaConfig {
     pub n_ff_expert: usize,
     /// Renormalise the chosen experts' probabilities (Mixtral; Qwen3-MoE's norm_topk_prob).
     pub norm_topk: bool,
+    /// Hidden size of the shared expert (Qwen2-MoE); 0 when there is none.
+    pub n_ff_shexp: usize,
 }
 
 impl LlamaConfig {
@@ -80,6 +83,7 @@ impl LlamaConfig {
             n_expert_used: m.opt_u32(&format!("{arch}.expert_used_count")).unwrap_or(0) as usize,
             n_ff_expert: m.opt_u32(&format!("{arch}.expert_feed_forward_length")).map_or(n_ff, |v| v as usize),
             norm_topk: m.opt_bool(&format!("{arch}.expert_weights_norm")).unwrap_or(true),
+            n_ff_shexp: m.opt_u32(&format!("{arch}.expert_shared_feed_forward_length")).unwrap_or(0) as usize,
         })
     }
 
@@ -118,6 +122,7 @@ impl LlamaConfig {
             n_expert_used: c.num_experts_per_tok.unwrap_or(0),
             n_ff_expert: c.moe_intermediate_size.unwrap_or(n_ff),
             norm_topk: c.norm_topk_prob.unwrap_or(true),
+            n_ff_shexp: c.shared_expert_intermediate_size.unwrap_or(0),
         })
     }
 
@@ -187,7 +192,26 @@ fn moe(src: &WeightSource, c: &LlamaConfig, il: usize) -> Result<MoeMlp, ModelEr
         })
         .collect::<Result<Vec<_>, ModelError>>()?;
     let router = Linear::new(src.tensor(&tn(T::FfnGateInp, Some(il)))?, d, c.n_expert)?;
-    Ok(MoeMlp { router, experts, n_used: c.n_expert_used, norm_topk: c.norm_topk })
+    let shared = match c.n_ff_shexp {
+        0 => None,
+        sff => {
+            let lin = |name: T, cols: usize, rows: usize| linear(src, name, il, cols, rows);
+            let mut gate = src.tensor(&tn(T::FfnGateInpShexp, Some(il)))?;
+            if gate.shape == [d] {
+                gate.shape = vec![d, 1]; // older conversions store the [1, n_embd] gate as a vector
+            }
+            Some(Box::new(SharedExpert {
+                mlp: GatedMlp {
+                    gate: lin(T::FfnGateShexp, d, sff)?,
+                    up: lin(T::FfnUpShexp, d, sff)?,
+                    down: lin(T::FfnDownShexp, sff, d)?,
+                    act: Activation::Silu,
+                },
+                gate: Linear::new(gate, d, 1)?,
+            }))
+        }
+    };
+    Ok(MoeMlp { router, experts, n_used: c.n_expert_used, norm_topk: c.norm_topk, shared })
 }
 
 pub fn load(src: &WeightSource, arch: &str) -> Result<Decoder<LlamaLayer>, ModelError> {
@@ -197,6 +221,7 @@ pub fn load(src: &WeightSource, arch: &str) -> Result<Decoder<LlamaLayer>, Model
 
 /// Builds any Llama-shaped model; q/k/v/o biases are used wherever the file has them.
 pub fn build(src: &WeightSource, arch: &str, mut c: LlamaConfig, v: Variant) -> Result<Decoder<LlamaLayer>, ModelError> {
+    refuse_longrope(src, arch)?;
     let embd = src.tensor(&tn(T::TokenEmbd, None))?;
     let n_vocab = *embd.shape.get(1).unwrap_or(&0);
     if c.freq_factors.is_none() && src.has_tensor(&tn(T::RopeFreqs, None)) {
@@ -205,7 +230,7 @@ pub fn build(src: &WeightSource, arch: &str, mut c: LlamaConfig, v: Variant) -> 
     let (d, hd) = (c.n_embd, c.head_dim);
     let norm = |name: T, il: Option<usize>, dim: usize| RmsNorm::from_tensor(&src.tensor(&tn(name, il))?, dim, c.eps);
     let lin = |name: T, il: usize, cols: usize, rows: usize| linear(src, name, il, cols, rows);
-    let rope = Rope { rot_dim: c.rot_dim, base: c.rope_base, style: v.rope, freq_factors: c.freq_factors.clone() };
+    let rope = Rope { rot_dim: c.rot_dim, base: c.rope_base, style: v.rope, freq_factors: c.freq_factors.clone(), attn_factor: 1.0 };
     let mut layers = Vec::with_capacity(c.n_layer);
     for il in 0..c.n_layer {
         let (q_norm, k_norm) = match v.qk_norm {

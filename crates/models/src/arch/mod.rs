@@ -6,5 +6,6 @@ pub mod gemma3;
 pub mod llama;
 pub mod phi3;
 pub mod qwen2;
+pub mod qwen2moe;
 pub mod qwen3;
 pub mod qwen3moe;

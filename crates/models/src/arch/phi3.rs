@@ -3,16 +3,21 @@
 //! The Llama block with fused tensors: one `attn_qkv` weight (q rows, then k, then v) and one
 //! `ffn_up` weight holding the gate rows then the up rows. Both are split here into zero-copy row
 //! views, so the shared attention and MLP run unchanged. NEOX RoPE, optional sliding window
-//! (`sliding_window`; 0 in GGUF means none). Long-context "longrope" scaling (the 128k models) is
-//! refused with a clear error.
+//! (`sliding_window`; 0 in GGUF means none).
+//!
+//! Long-context models (Phi-3-mini-128k, Phi-3.5) use "longrope" scaling: short and long
+//! per-frequency factors and a cos/sin attention factor ([`LongRope`]). The set is chosen at load
+//! time from the context the model is loaded for ([`LoadOptions::n_ctx`], default the training
+//! context), the long one when that exceeds `original_max_position_embeddings`, as llama.cpp does.
 
 use weights::names::{tn, TensorName as T};
 use weights::Tensor;
 
 use super::llama::{LlamaConfig, LlamaLayer};
 use crate::decoder::{output_head, Decoder};
+use crate::layers::rope_scaling::LongRope;
 use crate::layers::{Activation, Embedding, GatedMlp, Linear, RmsNorm, Rope, RopeStyle, SelfAttention};
-use crate::{ModelConfig, ModelError, WeightSource};
+use crate::{LoadOptions, ModelConfig, ModelError, WeightSource};
 
 /// Rows `a..b` of a fused weight as a Linear of `cols` inputs.
 fn part(t: &Tensor, what: &str, a: usize, b: usize, cols: usize) -> Result<Linear, ModelError> {
@@ -23,19 +28,18 @@ fn part(t: &Tensor, what: &str, a: usize, b: usize, cols: usize) -> Result<Linea
     Linear::new(view, cols, b - a)
 }
 
-pub fn load(src: &WeightSource) -> Result<Decoder<LlamaLayer>, ModelError> {
+pub fn load(src: &WeightSource, opts: &LoadOptions) -> Result<Decoder<LlamaLayer>, ModelError> {
     let c = LlamaConfig::load(src, "phi3")?;
-    if src.has_tensor("rope_factors_long.weight") {
-        return Err(ModelError::Config(
-            "this Phi-3 uses long-context 'longrope' RoPE scaling, which is not supported yet; use a 4k-context Phi-3 model".into(),
-        ));
-    }
+    let (freq_factors, attn_factor) = match LongRope::load(src, "phi3", c.rot_dim, c.n_ctx_train)? {
+        Some(lr) => (Some(lr.factors_for(opts.n_ctx.unwrap_or(c.n_ctx_train)).to_vec()), lr.attn_factor),
+        None => (c.freq_factors.clone(), 1.0),
+    };
     let embd = src.tensor(&tn(T::TokenEmbd, None))?;
     let n_vocab = *embd.shape.get(1).unwrap_or(&0);
     let (d, hd, ff) = (c.n_embd, c.head_dim, c.n_ff);
     let (nq, nkv) = (c.n_head * hd, c.n_kv_head * hd);
     let norm = |name: T, il: Option<usize>| RmsNorm::from_tensor(&src.tensor(&tn(name, il))?, d, c.eps);
-    let rope = Rope { rot_dim: c.rot_dim, base: c.rope_base, style: RopeStyle::Neox, freq_factors: c.freq_factors.clone() };
+    let rope = Rope { rot_dim: c.rot_dim, base: c.rope_base, style: RopeStyle::Neox, freq_factors, attn_factor };
     let mut layers = Vec::with_capacity(c.n_layer);
     for il in 0..c.n_layer {
         let lin = |name: T, cols: usize, rows: usize| Linear::new(src.tensor(&tn(name, Some(il)))?, cols, rows);

@@ -14,6 +14,6 @@ pub use attention::{softcap, SelfAttention};
 pub use embedding::Embedding;
 pub use linear::{vector, Linear};
 pub use mlp::{Activation, GatedMlp, Mlp};
-pub use moe::{Ffn, MoeMlp};
+pub use moe::{Ffn, MoeMlp, SharedExpert};
 pub use norm::{LayerNorm, Norm, RmsNorm};
 pub use rope::{Rope, RopeStyle};

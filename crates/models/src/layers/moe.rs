@@ -1,6 +1,7 @@
-//! Mixture-of-experts feed-forward (Mixtral, Qwen3-MoE): a router picks `n_used` of the gated
-//! experts per token, softmax over all router logits, the chosen weights renormalised to sum to 1.
-//! Tokens are grouped per expert so each expert's weights are read once per call.
+//! Mixture-of-experts feed-forward (Mixtral, Qwen2/3-MoE): a router picks `n_used` of the gated
+//! experts per token, softmax over all router logits, the chosen weights renormalised to sum to 1
+//! where the model says so. Qwen2-MoE adds a shared expert every token goes through, scaled by a
+//! per-token sigmoid gate. Tokens are grouped per expert so each expert's weights are read once per call.
 
 use kernels::ops::axpy;
 use kernels::pool::ThreadPool;
@@ -12,8 +13,15 @@ pub struct MoeMlp {
     pub router: Linear, // [n_expert, n_embd]
     pub experts: Vec<GatedMlp>,
     pub n_used: usize,
-    /// Renormalise the chosen experts' probabilities (Mixtral and Qwen3-MoE do).
+    /// Renormalise the chosen experts' probabilities (Mixtral and Qwen3-MoE do, Qwen2-MoE does not).
     pub norm_topk: bool,
+    pub shared: Option<Box<SharedExpert>>,
+}
+
+/// An expert applied to every token, its output times sigmoid(gate · x) (Qwen2-MoE).
+pub struct SharedExpert {
+    pub mlp: GatedMlp,
+    pub gate: Linear, // [1, n_embd]
 }
 
 impl MoeMlp {
@@ -40,6 +48,14 @@ impl MoeMlp {
         }
         let input = s.h[..n * d].to_vec();
         let mut acc = vec![0.0f32; n * d];
+        if let Some(sh) = &self.shared {
+            let mut g = vec![0.0f32; n];
+            sh.gate.forward(pool, &input, n, &mut g);
+            sh.mlp.forward(pool, s, n);
+            for (t, &gt) in g.iter().enumerate() {
+                axpy(1.0 / (1.0 + (-gt).exp()), &s.o[t * d..(t + 1) * d], &mut acc[t * d..(t + 1) * d]);
+            }
+        }
         for (expert, list) in self.experts.iter().zip(&chosen) {
             if list.is_empty() {
                 continue;

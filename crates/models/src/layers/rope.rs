@@ -12,8 +12,10 @@ pub struct Rope {
     pub rot_dim: usize,
     pub base: f32,
     pub style: RopeStyle,
-    /// Llama 3 per-frequency divisors (`rope_freqs.weight`), length rot_dim/2.
+    /// Per-frequency divisors (Llama 3 `rope_freqs.weight`, Phi-3 long-rope factors), length rot_dim/2.
     pub freq_factors: Option<Vec<f32>>,
+    /// Scales cos and sin, so attention scores by its square (long-rope's attention factor; 1 elsewhere).
+    pub attn_factor: f32,
 }
 
 impl Rope {
@@ -29,8 +31,8 @@ impl Rope {
                     inv_freq /= ff[i] as f64;
                 }
                 let theta = (pos * inv_freq) as f32;
-                row[2 * i] = theta.cos();
-                row[2 * i + 1] = theta.sin();
+                row[2 * i] = theta.cos() * self.attn_factor;
+                row[2 * i + 1] = theta.sin() * self.attn_factor;
             }
         }
     }
@@ -65,7 +67,7 @@ mod tests {
 
     #[test]
     fn position_zero_is_identity_and_norm_is_kept() {
-        let r = Rope { rot_dim: 8, base: 10000.0, style: RopeStyle::Neox, freq_factors: None };
+        let r = Rope { rot_dim: 8, base: 10000.0, style: RopeStyle::Neox, freq_factors: None, attn_factor: 1.0 };
         let mut t = vec![0.0; 2 * 8];
         r.fill_table(0, 2, &mut t);
         let x0: Vec<f32> = (0..8).map(|i| i as f32 - 3.0).collect();
@@ -85,7 +87,7 @@ mod tests {
         let d = 8;
         let x: Vec<f32> = (0..d).map(|i| (i as f32 * 0.37).sin()).collect();
         let mut t = vec![0.0; d];
-        let neox = Rope { rot_dim: d, base: 500.0, style: RopeStyle::Neox, freq_factors: None };
+        let neox = Rope { rot_dim: d, base: 500.0, style: RopeStyle::Neox, freq_factors: None, attn_factor: 1.0 };
         let normal = Rope { style: RopeStyle::Normal, ..neox.clone() };
         neox.fill_table(7, 1, &mut t);
         let mut a = x.clone();

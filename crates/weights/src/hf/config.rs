@@ -34,6 +34,11 @@ pub struct RopeScaling {
     pub low_freq_factor: Option<f64>,
     pub high_freq_factor: Option<f64>,
     pub original_max_position_embeddings: Option<usize>,
+    /// "longrope" (Phi-3 128k, Phi-3.5): per-frequency divisors within / beyond the original context,
+    /// and an optional explicit attention (cos/sin) scale.
+    pub short_factor: Option<Vec<f64>>,
+    pub long_factor: Option<Vec<f64>>,
+    pub attention_factor: Option<f64>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -56,6 +61,8 @@ pub struct HfConfig {
     pub rope_local_base_freq: Option<f64>,
     pub rope_scaling: Option<RopeScaling>,
     pub max_position_embeddings: Option<usize>,
+    /// Phi-3 long-context models: the pretraining context (`rope_scaling` may repeat it).
+    pub original_max_position_embeddings: Option<usize>,
     pub vocab_size: Option<usize>,
     pub tie_word_embeddings: Option<bool>,
     pub bos_token_id: Option<TokenIds>,
@@ -82,6 +89,8 @@ pub struct HfConfig {
     pub num_experts_per_tok: Option<usize>,
     pub moe_intermediate_size: Option<usize>,
     pub norm_topk_prob: Option<bool>,
+    /// Qwen2-MoE: hidden size of the shared expert every token also goes through.
+    pub shared_expert_intermediate_size: Option<usize>,
     pub decoder_sparse_step: Option<usize>,
     pub mlp_only_layers: Option<Vec<usize>>,
     /// Falcon: KV heads of the new decoder architecture, its layout flags, FFN size and LayerNorm epsilon.
@@ -156,6 +165,7 @@ impl HfConfig {
             "qwen2" => "qwen2",
             "qwen3" => "qwen3",
             "qwen3_moe" => "qwen3moe",
+            "qwen2_moe" => "qwen2moe",
             "gemma" => "gemma",
             "gemma2" => "gemma2",
             "gemma3" | "gemma3_text" => "gemma3",

@@ -128,6 +128,11 @@ pub fn hf_to_gguf_name(hf: &str, model_type: &str) -> Option<String> {
         "mlp.up_proj" => "ffn_up",
         "mlp.down_proj" => "ffn_down",
         "mlp.gate_up_proj" => "ffn_up", // Phi-3: gate rows then up rows, as llama.cpp stores them
+        // Qwen2-MoE's shared expert and its sigmoid gate ([1, n_embd]; 1-D in GGUF).
+        "mlp.shared_expert.gate_proj" => "ffn_gate_shexp",
+        "mlp.shared_expert.up_proj" => "ffn_up_shexp",
+        "mlp.shared_expert.down_proj" => "ffn_down_shexp",
+        "mlp.shared_expert_gate" => "ffn_gate_inp_shexp",
         _ => return None,
     };
     Some(format!("blk.{layer}.{base}.{suffix}"))
@@ -209,6 +214,9 @@ mod tests {
             None
         );
         assert_eq!(m("vision_tower.blocks.0.weight", "gemma3"), None);
+        assert_eq!(m("model.layers.1.mlp.shared_expert.up_proj.weight", "qwen2_moe").as_deref(), Some("blk.1.ffn_up_shexp.weight"));
+        assert_eq!(m("model.layers.0.mlp.shared_expert_gate.weight", "qwen2_moe").as_deref(), Some("blk.0.ffn_gate_inp_shexp.weight"));
+        assert_eq!(m("model.layers.0.mlp.experts.3.down_proj.weight", "qwen2_moe").as_deref(), Some("blk.0.ffn_down_exps.3.weight"));
     }
 
     #[test]
