@@ -1,0 +1,182 @@
+//! config.json -> the `{arch}.*` GGUF keys, with the names, types and per-family choices of
+//! llama.cpp's converter (e.g. Falcon's fixed context of 2048, Phi-3's sliding window 0 for none,
+//! Mistral written as `llama` without its window).
+
+use serde_json::Value;
+use weights::{HfConfig, MetaValue};
+
+use super::ConvertError;
+
+pub type Entries = Vec<(String, MetaValue)>;
+
+struct Keys<'a> {
+    arch: &'a str,
+    out: Entries,
+}
+
+impl Keys<'_> {
+    fn put(&mut self, key: &str, v: impl Into<MetaValue>) {
+        self.out.push((format!("{}.{key}", self.arch), v.into()));
+    }
+    /// `general.file_type`, at the place in the key order where llama.cpp writes it.
+    fn file_type(&mut self, v: u32) {
+        self.out.push(("general.file_type".into(), v.into()));
+    }
+    fn u32(&mut self, key: &str, v: Option<usize>) {
+        if let Some(v) = v {
+            self.put(key, v as u32);
+        }
+    }
+    fn f32(&mut self, key: &str, v: Option<f64>) {
+        if let Some(v) = v {
+            self.put(key, v as f32);
+        }
+    }
+}
+
+fn extra_usize(c: &HfConfig, key: &str) -> Option<usize> {
+    c.extra.get(key).and_then(Value::as_u64).map(|v| v as usize)
+}
+
+fn extra_f64(c: &HfConfig, key: &str) -> Option<f64> {
+    c.extra.get(key).and_then(Value::as_f64)
+}
+
+/// The architecture keys for `arch` (llama.cpp's name), `file_type` included.
+pub fn arch_metadata(c: &HfConfig, arch: &str, file_type: u32) -> Result<Entries, ConvertError> {
+    let mut k = Keys { arch, out: Vec::new() };
+    match arch {
+        "gemma2" => gemma2(c, &mut k, file_type),
+        "phi3" => phi3(c, &mut k, file_type)?,
+        "falcon" => falcon(c, &mut k, file_type),
+        _ => {
+            base(c, &mut k, file_type)?;
+            match arch {
+                "llama" => {
+                    k.u32("vocab_size", c.vocab_size);
+                    k.u32("rope.dimension_count", c.head_dim());
+                }
+                "qwen3moe" => k.u32("expert_feed_forward_length", c.moe_intermediate_size),
+                "gemma3" => {
+                    if let Some(s) = c.final_logit_softcapping.filter(|&s| s != 0.0) {
+                        k.put("final_logit_softcapping", s as f32);
+                    }
+                    if extra_usize(c, "sliding_window_pattern") != Some(1) {
+                        k.u32("attention.sliding_window", c.sliding_window);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(k.out)
+}
+
+/// What llama.cpp's generic text-model converter writes for every family that does not replace it.
+fn base(c: &HfConfig, k: &mut Keys, file_type: u32) -> Result<(), ConvertError> {
+    k.u32("block_count", c.num_hidden_layers);
+    k.u32("context_length", c.max_position_embeddings);
+    k.u32("embedding_length", c.hidden_size);
+    k.u32("feed_forward_length", c.intermediate_size);
+    k.u32("attention.head_count", c.num_attention_heads);
+    k.u32("attention.head_count_kv", c.num_key_value_heads);
+    rope_scaling(c, k)?;
+    k.f32("rope.freq_base", c.rope_theta);
+    k.f32("rope.freq_base_swa", c.rope_local_base_freq);
+    k.f32("attention.layer_norm_rms_epsilon", c.rms_norm_eps);
+    k.f32("attention.layer_norm_epsilon", c.layer_norm_epsilon.or_else(|| extra_f64(c, "layer_norm_eps")));
+    k.u32("expert_count", c.num_local_experts.or(c.num_experts));
+    k.u32("expert_used_count", c.num_experts_per_tok);
+    if let Some(hd) = c.head_dim {
+        k.u32("attention.key_length", Some(hd));
+        k.u32("attention.value_length", Some(hd));
+    }
+    k.file_type(file_type);
+    Ok(())
+}
+
+/// `rope.scaling.*` for linear and YaRN; Llama 3 scaling becomes the `rope_freqs` tensor instead.
+fn rope_scaling(c: &HfConfig, k: &mut Keys) -> Result<(), ConvertError> {
+    let Some(rs) = &c.rope_scaling else { return Ok(()) };
+    match rs.rope_type.as_deref().unwrap_or("default") {
+        "default" | "llama3" => {}
+        "linear" if rs.factor.is_some() => {
+            k.put("rope.scaling.type", "linear");
+            k.f32("rope.scaling.factor", rs.factor);
+        }
+        "yarn" if rs.factor.is_some() => {
+            k.put("rope.scaling.type", "yarn");
+            k.f32("rope.scaling.factor", rs.factor);
+            k.u32("rope.scaling.original_context_length", rs.original_max_position_embeddings);
+            let x = |key: &str| rs.extra.get(key).and_then(Value::as_f64);
+            k.f32("rope.scaling.yarn_ext_factor", x("extrapolation_factor"));
+            k.f32("rope.scaling.yarn_attn_factor", x("attention_factor").or_else(|| x("attn_factor")));
+            k.f32("rope.scaling.yarn_beta_fast", x("beta_fast"));
+            k.f32("rope.scaling.yarn_beta_slow", x("beta_slow"));
+        }
+        other => {
+            return Err(ConvertError::Unsupported(format!(
+                "RoPE scaling '{other}' is not supported by convert (supported: default, linear, yarn, llama3)"
+            )))
+        }
+    }
+    Ok(())
+}
+
+fn gemma2(c: &HfConfig, k: &mut Keys, file_type: u32) {
+    k.u32("context_length", c.max_position_embeddings);
+    k.u32("embedding_length", c.hidden_size);
+    k.u32("block_count", c.num_hidden_layers);
+    k.u32("feed_forward_length", c.intermediate_size);
+    k.u32("attention.head_count", c.num_attention_heads);
+    k.u32("attention.head_count_kv", c.kv_heads());
+    k.f32("attention.layer_norm_rms_epsilon", c.rms_norm_eps);
+    k.u32("attention.key_length", c.head_dim);
+    k.u32("attention.value_length", c.head_dim);
+    k.file_type(file_type);
+    k.f32("attn_logit_softcapping", c.attn_logit_softcapping);
+    k.f32("final_logit_softcapping", c.final_logit_softcapping);
+    k.u32("attention.sliding_window", c.sliding_window);
+}
+
+fn phi3(c: &HfConfig, k: &mut Keys, file_type: u32) -> Result<(), ConvertError> {
+    let (n_embd, n_head) = (c.hidden_size.unwrap_or(0), c.num_attention_heads.unwrap_or(1).max(1));
+    let rot = (c.partial_rotary_factor.unwrap_or(1.0) * (n_embd / n_head) as f64) as usize;
+    let orig_ctx = extra_usize(c, "original_max_position_embeddings").or(c.max_position_embeddings);
+    k.u32("context_length", c.max_position_embeddings);
+    k.u32("rope.scaling.original_context_length", orig_ctx);
+    k.u32("embedding_length", c.hidden_size);
+    k.u32("feed_forward_length", c.intermediate_size);
+    k.u32("block_count", c.num_hidden_layers);
+    k.u32("attention.head_count", c.num_attention_heads);
+    k.u32("attention.head_count_kv", c.kv_heads());
+    k.f32("attention.layer_norm_rms_epsilon", c.rms_norm_eps);
+    k.u32("rope.dimension_count", Some(rot));
+    k.f32("rope.freq_base", Some(c.rope_theta.unwrap_or(10_000.0)));
+    k.file_type(file_type);
+    k.put("attention.sliding_window", c.sliding_window.unwrap_or(0) as u32);
+    if let Some(rs) = &c.rope_scaling {
+        let kind = rs.rope_type.as_deref().unwrap_or("default");
+        if kind != "default" {
+            return Err(ConvertError::Unsupported(format!(
+                "Phi-3 with '{kind}' RoPE scaling (the 128k-context models) is not supported by convert yet; use a 4k-context Phi-3"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn falcon(c: &HfConfig, k: &mut Keys, file_type: u32) {
+    let (n_head, n_kv) = weights::hf::falcon_heads(c);
+    let n_embd = c.hidden_size.unwrap_or(0);
+    // llama.cpp writes a fixed 2048: Falcon configs carry no trained context length.
+    k.put("context_length", 2048u32);
+    k.put("tensor_data_layout", "jploski");
+    k.u32("embedding_length", Some(n_embd));
+    k.u32("feed_forward_length", Some(c.ffn_hidden_size.unwrap_or(4 * n_embd)));
+    k.u32("block_count", c.num_hidden_layers);
+    k.u32("attention.head_count", Some(n_head));
+    k.u32("attention.head_count_kv", Some(n_kv));
+    k.f32("attention.layer_norm_epsilon", Some(c.layer_norm_epsilon.unwrap_or(1e-5)));
+    k.file_type(file_type);
+}
