@@ -55,6 +55,10 @@ pub fn arch_metadata(c: &HfConfig, arch: &str, file_type: u32) -> Result<Entries
                 "llama" => {
                     k.u32("vocab_size", c.vocab_size);
                     k.u32("rope.dimension_count", c.head_dim());
+                    // Mistral's window: llama.cpp's converter drops it (the file then attends to
+                    // everything); we keep it so the file computes what the model computes.
+                    let window = c.sliding_window.filter(|&w| w > 0 && c.use_sliding_window.unwrap_or(true));
+                    k.u32("attention.sliding_window", window.filter(|&w| Some(w) < c.max_position_embeddings));
                 }
                 "qwen3moe" => k.u32("expert_feed_forward_length", c.moe_intermediate_size),
                 "gemma3" => {

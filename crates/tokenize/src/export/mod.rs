@@ -61,10 +61,31 @@ pub fn hf_tokenizer_metadata(dir: &Path, arch: &str, n_vocab: usize) -> Result<E
     if let Some(t) = chat_template(dir, &cfg)? {
         out.push(("tokenizer.chat_template".into(), t.into()));
     }
-    if spm && matches!(arch, "gemma" | "gemma2" | "gemma3") {
+    // llama.cpp writes "no dummy prefix" for Gemma only; a SentencePiece tokenizer.json that adds
+    // none (no Prepend normalizer, no prefixing Metaspace) gets it too, so the file tokenizes as
+    // transformers does (llama.cpp's loader would otherwise prefix a space).
+    let gemma = matches!(arch, "gemma" | "gemma2" | "gemma3");
+    if spm && (gemma || tok_json.as_ref().is_some_and(|j| !adds_dummy_prefix(j))) {
         out.push(("tokenizer.ggml.add_space_prefix".into(), false.into()));
     }
     Ok(out)
+}
+
+/// Whether tokenizer.json puts U+2581 before the text: a Prepend normalizer, or a Metaspace
+/// pre-tokenizer with prepend_scheme other than "never" (or the legacy add_prefix_space).
+fn adds_dummy_prefix(json: &Value) -> bool {
+    fn any(v: &Value, f: &dyn Fn(&Value) -> bool) -> bool {
+        f(v) || ["normalizers", "pretokenizers"].iter().any(|k| v.get(*k).and_then(Value::as_array).is_some_and(|a| a.iter().any(|x| any(x, f))))
+    }
+    let prepend = |v: &Value| v.get("type").and_then(Value::as_str) == Some("Prepend");
+    let metaspace = |v: &Value| {
+        v.get("type").and_then(Value::as_str) == Some("Metaspace")
+            && match v.get("prepend_scheme").and_then(Value::as_str) {
+                Some(s) => s != "never",
+                None => v.get("add_prefix_space").and_then(Value::as_bool).unwrap_or(true),
+            }
+    };
+    json.get("normalizer").is_some_and(|n| any(n, &prepend)) || json.get("pre_tokenizer").is_some_and(|p| any(p, &metaspace))
 }
 
 fn file_err(path: &Path, msg: String) -> TokenizeError {
