@@ -14,23 +14,32 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 AGORA=${AGORA:-$ROOT/target/release/agora}
 MODEL=${MODEL:-${AGORA_HOME:-$HOME/.cache/agora}/models/gemma3-270m/gemma-3-270m-q4_k_m.gguf}
 WORK=${WORK:-$(mktemp -d)}
+mkdir -p "$WORK"
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
 export LD_LIBRARY_PATH=$BIN:${LD_LIBRARY_PATH:-}
 TEXT=${2:-$WORK/text.txt}
 [ -f "$TEXT" ] || head -c 6000 /usr/share/common-licenses/GPL-3 >"$TEXT"
 
 ppl() { # model ctx -> "PPL = x +/- y" or the failure
-    if "$BIN/llama-perplexity" -m "$1" -f "$TEXT" -c "$2" -t "$T" >"$WORK/ppl.log" 2>&1; then
-        grep -o 'PPL = [0-9.]* +/- [0-9.]*' "$WORK/ppl.log" | tail -1
-    else
-        echo "FAILED: $(grep -iE 'error|failed' "$WORK/ppl.log" | head -2 | tr '\n' ' ')"
-    fi
+    # llama.cpp logs from a thread and can exit before its last lines are written: run again then.
+    for _ in 1 2 3 4 5; do
+        if ! "$BIN/llama-perplexity" -m "$1" -f "$TEXT" -c "$2" -t "$T" >"$WORK/ppl.log" 2>&1; then
+            echo "FAILED: $(grep -iE 'error|failed' "$WORK/ppl.log" | head -2 | tr '\n' ' ')"
+            return
+        fi
+        if grep -q 'PPL = ' "$WORK/ppl.log"; then
+            grep -o 'PPL = [0-9.]* +/- [0-9.]*' "$WORK/ppl.log" | tail -1
+            return
+        fi
+    done
+    echo "no final estimate in 5 runs"
 }
 
 echo "## tiny fixtures: llama-perplexity -c 64 (ours = agora convert of the folder; theirs = testdata GGUF)"
 for dir in "$ROOT"/testdata/tiny-*/; do
     name=$(basename "$dir")
-    theirs=$(ls "$dir"model-bf16.gguf "$dir"model-f32.gguf 2>/dev/null | head -1)
+    theirs="$dir"model-bf16.gguf
+    [ -f "$theirs" ] || theirs="$dir"model-f32.gguf
     "$AGORA" convert "$dir" "$WORK/$name.gguf" >/dev/null
     echo "$name: ours $(ppl "$WORK/$name.gguf" 64); theirs $(ppl "$theirs" 64)"
 done
