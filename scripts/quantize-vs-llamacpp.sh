@@ -22,6 +22,7 @@ for f in "$BIN/llama-quantize" "$BIN/llama-perplexity" "$AGORA"; do [ -x "$f" ] 
 [ -f "$MODEL" ] || { echo "no model at $MODEL (agora pull gemma3-270m, or set MODEL=)" >&2; exit 1; }
 [ -f "$TEXT" ] || { echo "no text file $TEXT" >&2; exit 1; }
 WORK=${WORK:-$(mktemp -d)}
+mkdir -p "$WORK"
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
 export LD_LIBRARY_PATH=$BIN:${LD_LIBRARY_PATH:-}
 F32=$WORK/f32.gguf

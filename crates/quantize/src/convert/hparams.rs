@@ -61,6 +61,10 @@ pub fn arch_metadata(c: &HfConfig, arch: &str, file_type: u32) -> Result<Entries
                     k.u32("attention.sliding_window", window.filter(|&w| Some(w) < c.max_position_embeddings));
                 }
                 "qwen3moe" => k.u32("expert_feed_forward_length", c.moe_intermediate_size),
+                "qwen2moe" => {
+                    k.u32("expert_feed_forward_length", c.moe_intermediate_size);
+                    k.u32("expert_shared_feed_forward_length", extra_usize(c, "shared_expert_intermediate_size"));
+                }
                 "gemma3" => {
                     if let Some(s) = c.final_logit_softcapping.filter(|&s| s != 0.0) {
                         k.put("final_logit_softcapping", s as f32);
@@ -145,7 +149,7 @@ fn gemma2(c: &HfConfig, k: &mut Keys, file_type: u32) {
 
 fn phi3(c: &HfConfig, k: &mut Keys, file_type: u32) -> Result<(), ConvertError> {
     let (n_embd, n_head) = (c.hidden_size.unwrap_or(0), c.num_attention_heads.unwrap_or(1).max(1));
-    let rot = (c.partial_rotary_factor.unwrap_or(1.0) * (n_embd / n_head) as f64) as usize;
+    let rot = (c.partial_rotary_factor.unwrap_or(1.0) * n_embd as f64) as usize / n_head;
     let orig_ctx = extra_usize(c, "original_max_position_embeddings").or(c.max_position_embeddings);
     k.u32("context_length", c.max_position_embeddings);
     k.u32("rope.scaling.original_context_length", orig_ctx);
@@ -159,15 +163,51 @@ fn phi3(c: &HfConfig, k: &mut Keys, file_type: u32) -> Result<(), ConvertError> 
     k.f32("rope.freq_base", Some(c.rope_theta.unwrap_or(10_000.0)));
     k.file_type(file_type);
     k.put("attention.sliding_window", c.sliding_window.unwrap_or(0) as u32);
-    if let Some(rs) = &c.rope_scaling {
-        let kind = rs.rope_type.as_deref().unwrap_or("default");
-        if kind != "default" {
-            return Err(ConvertError::Unsupported(format!(
-                "Phi-3 with '{kind}' RoPE scaling (the 128k-context models) is not supported by convert yet; use a 4k-context Phi-3"
-            )));
-        }
+    if let Some(lr) = phi3_long_rope(c)? {
+        k.put("rope.scaling.attn_factor", lr.attn_factor);
     }
     Ok(())
+}
+
+/// Phi-3 long-context ("longrope"/"su") RoPE: per-frequency factors for long and short contexts
+/// (tensors `rope_factors_long/short.weight`) and the attention scale llama.cpp derives from the
+/// context extension: sqrt(1 + ln(scale) / ln(original context)).
+#[derive(Debug)]
+pub struct LongRope {
+    pub attn_factor: f32,
+    pub long: Vec<f32>,
+    pub short: Vec<f32>,
+}
+
+pub fn phi3_long_rope(c: &HfConfig) -> Result<Option<LongRope>, ConvertError> {
+    let Some(rs) = &c.rope_scaling else { return Ok(None) };
+    let kind = rs.rope_type.as_deref().unwrap_or("default").to_ascii_lowercase();
+    if kind == "default" {
+        return Ok(None);
+    }
+    if kind != "longrope" && kind != "su" {
+        return Err(ConvertError::Unsupported(format!("Phi-3 with '{kind}' RoPE scaling (supported: longrope)")));
+    }
+    let list = |key: &str| -> Result<Vec<f32>, ConvertError> {
+        let v = rs.extra.get(key).and_then(Value::as_array).ok_or_else(|| ConvertError::Invalid(format!("longrope scaling without '{key}' in config.json")))?;
+        v.iter().map(|x| x.as_f64().map(|f| f as f32).ok_or_else(|| ConvertError::Invalid(format!("'{key}' holds a non-number")))).collect()
+    };
+    let (long, short) = (list("long_factor")?, list("short_factor")?);
+    let (n_embd, n_head) = (c.hidden_size.unwrap_or(0), c.num_attention_heads.unwrap_or(1).max(1));
+    let rot = (c.partial_rotary_factor.unwrap_or(1.0) * n_embd as f64) as usize / n_head;
+    if long.len() != short.len() || 2 * long.len() != rot {
+        return Err(ConvertError::Invalid(format!(
+            "longrope factors must have {} values each (half the rotary dimension); long_factor has {}, short_factor {}",
+            rot / 2,
+            long.len(),
+            short.len()
+        )));
+    }
+    let max_pos = c.max_position_embeddings.unwrap_or(0) as f64;
+    let orig = rs.original_max_position_embeddings.or_else(|| extra_usize(c, "original_max_position_embeddings")).unwrap_or(0) as f64;
+    let scale = if orig > 0.0 { max_pos / orig } else { 1.0 };
+    let attn_factor = if scale > 1.0 { (1.0 + scale.ln() / orig.ln()).sqrt() } else { 1.0 };
+    Ok(Some(LongRope { attn_factor: attn_factor as f32, long, short }))
 }
 
 fn falcon(c: &HfConfig, k: &mut Keys, file_type: u32) {
@@ -183,4 +223,28 @@ fn falcon(c: &HfConfig, k: &mut Keys, file_type: u32) {
     k.u32("attention.head_count_kv", Some(n_kv));
     k.f32("attention.layer_norm_epsilon", Some(c.layer_norm_epsilon.unwrap_or(1e-5)));
     k.file_type(file_type);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phi3_long_rope_factors_and_attention_scale() {
+        let long: Vec<f64> = (0..8).map(|i| 1.0 + i as f64).collect();
+        let cfg = serde_json::json!({"model_type": "phi3", "hidden_size": 64, "num_attention_heads": 4,
+            "max_position_embeddings": 131072, "original_max_position_embeddings": 4096,
+            "rope_scaling": {"type": "longrope", "long_factor": long, "short_factor": vec![1.0; 8]}});
+        let c = HfConfig::from_json_str(&cfg.to_string()).unwrap();
+        let lr = phi3_long_rope(&c).unwrap().unwrap();
+        assert_eq!(lr.long[7], 8.0);
+        // scale 32: sqrt(1 + ln 32 / ln 4096) = sqrt(1 + 5/12)
+        assert!((lr.attn_factor - (17.0f32 / 12.0).sqrt()).abs() < 1e-6, "{}", lr.attn_factor);
+        let keys = arch_metadata(&c, "phi3", 1).unwrap();
+        assert!(keys.iter().any(|(k, v)| k == "phi3.rope.scaling.attn_factor" && *v == MetaValue::F32(lr.attn_factor)));
+        let mut bad = cfg.clone();
+        bad["rope_scaling"]["short_factor"] = serde_json::json!([1.0, 2.0]);
+        let e = phi3_long_rope(&HfConfig::from_json_str(&bad.to_string()).unwrap()).unwrap_err().to_string();
+        assert!(e.contains("8 values"), "{e}");
+    }
 }

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use kernels::GgmlType;
 use serde::Serialize;
-use weights::{GgufWriter, HfModel, Metadata};
+use weights::{GgufWriter, HfModel, MetaValue, Metadata};
 
 use crate::error::QuantizeError;
 use crate::ftype::FileType;
@@ -140,7 +140,8 @@ pub fn convert(input: &Path, output: &Path, opts: &Options, on_progress: &mut dy
 fn convert_gguf(input: &Path, output: &Path, opts: &Options, on_progress: &mut dyn FnMut(Progress)) -> Result<Report> {
     let t0 = Instant::now();
     let out_type = opts.out_type.unwrap_or(OutType::F32);
-    let qopts = crate::writer::Options { ftype: out_type.file_type(), threads: opts.threads.max(1), extra_metadata: Vec::new() };
+    let extra_metadata = opts.name.iter().map(|n| ("general.name".to_string(), MetaValue::from(n.as_str()))).collect();
+    let qopts = crate::writer::Options { ftype: out_type.file_type(), threads: opts.threads.max(1), extra_metadata };
     let r = crate::writer::quantize_file(input, output, &qopts, on_progress)?;
     let gguf = weights::GgufFile::open(output)?;
     let mut types = std::collections::BTreeMap::new();
@@ -181,8 +182,17 @@ fn convert_hf(dir: &Path, output: &Path, opts: &Options, on_progress: &mut dyn F
     let embd = hf.tensor("token_embd.weight")?;
     let n_vocab = *embd.shape.get(1).unwrap_or(&0);
     let out_type = opts.out_type.unwrap_or_else(|| OutType::of_source(embd.ty));
-    let rope_freqs = llama3_freqs(c, arch)?;
-    let plan = tensors::plan(&hf, out_type.main_type(), rope_freqs)?;
+    let mut extra = Vec::new();
+    if let Some(f) = llama3_freqs(c, arch)? {
+        extra.push(("rope_freqs.weight".to_string(), f));
+    }
+    if arch == "phi3" {
+        if let Some(lr) = hparams::phi3_long_rope(c)? {
+            extra.push(("rope_factors_long.weight".to_string(), lr.long));
+            extra.push(("rope_factors_short.weight".to_string(), lr.short));
+        }
+    }
+    let plan = tensors::plan(&hf, out_type.main_type(), extra)?;
 
     let mut md = Metadata::new();
     md.insert("general.architecture", arch);

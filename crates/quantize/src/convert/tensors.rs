@@ -68,7 +68,8 @@ fn order_key(name: &str) -> (i64, i64, String) {
     (group, layer.unwrap_or(-1), name.to_string())
 }
 
-pub fn plan(hf: &HfModel, main: GgmlType, rope_freqs: Option<Vec<f32>>) -> Result<Vec<OutTensor>, ConvertError> {
+/// `extra`: tensors computed from the config (`rope_freqs`, Phi-3's `rope_factors_*`), F32.
+pub fn plan(hf: &HfModel, main: GgmlType, extra: Vec<(String, Vec<f32>)>) -> Result<Vec<OutTensor>, ConvertError> {
     let mut out = Vec::new();
     let mut stacks: BTreeMap<String, BTreeMap<usize, String>> = BTreeMap::new();
     for name in hf.tensor_names() {
@@ -102,8 +103,8 @@ pub fn plan(hf: &HfModel, main: GgmlType, rope_freqs: Option<Vec<f32>>) -> Resul
         shape.push(names.len());
         out.push(OutTensor { ty: pick_type(&stacked, &shape, main), name: stacked, shape, source: Source::Stack(names) });
     }
-    if let Some(f) = rope_freqs {
-        out.push(OutTensor { name: "rope_freqs.weight".into(), shape: vec![f.len()], ty: GgmlType::F32, source: Source::Values(f) });
+    for (name, f) in extra {
+        out.push(OutTensor { name, shape: vec![f.len()], ty: GgmlType::F32, source: Source::Values(f) });
     }
     out.sort_by_key(|t| order_key(&t.name));
     Ok(out)
@@ -111,7 +112,7 @@ pub fn plan(hf: &HfModel, main: GgmlType, rope_freqs: Option<Vec<f32>>) -> Resul
 
 /// Names the map produced (it returns HF names unchanged when it knows no GGUF twin).
 fn is_gguf_name(name: &str) -> bool {
-    name.starts_with("blk.") || matches!(name, "token_embd.weight" | "output.weight" | "output_norm.weight" | "output_norm.bias")
+    name.starts_with("blk.") || name.starts_with("rope_") || matches!(name, "token_embd.weight" | "output.weight" | "output_norm.weight" | "output_norm.bias")
 }
 
 /// The source tensors of one output tensor, in order (one, or every expert).
