@@ -1,6 +1,6 @@
 //! `agora convert` on bad input: a clear error naming the problem, no panic, and nothing left in the
 //! output folder. Also `agora quantize` of a folder: same tensors as quantizing llama.cpp's GGUF of it,
-//! and its temporary file gone.
+//! and its temporary file gone; a sharded folder (with its index) converts like the single-file one.
 
 mod common;
 
@@ -122,4 +122,53 @@ fn quantizing_a_folder_equals_quantizing_its_llama_cpp_gguf() {
     let out = dir.path().join("bad.gguf");
     assert!(convert::quantize_hf(bad.path(), &out, &opts, &mut |_| {}).is_err());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}
+
+/// Writes `names` of `src` as one safetensors file (header: dtype, HF shape, data offsets).
+fn write_shard(src: &weights::SafetensorsFile, names: &[String], path: &Path) {
+    let mut header = serde_json::Map::new();
+    let mut data = Vec::new();
+    for n in names {
+        let t = src.tensor(n).unwrap();
+        let start = data.len();
+        data.extend_from_slice(t.data());
+        let entry = serde_json::json!({"dtype": src.dtype_name(n).unwrap(), "shape": src.hf_shape(n).unwrap(), "data_offsets": [start, data.len()]});
+        header.insert(n.clone(), entry);
+    }
+    let mut h = serde_json::Value::Object(header).to_string().into_bytes();
+    while h.len() % 8 != 0 {
+        h.push(b' ');
+    }
+    let mut out = (h.len() as u64).to_le_bytes().to_vec();
+    out.extend(h);
+    out.extend(data);
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn a_sharded_folder_converts_like_the_single_file_one() {
+    let sharded = edited_copy("tiny-qwen3moe", &["model.safetensors"], |_| {});
+    let src = weights::SafetensorsFile::open(&common::tiny("tiny-qwen3moe/model.safetensors")).unwrap();
+    let names = src.names().to_vec();
+    let (a, b) = names.split_at(names.len() / 2);
+    let mut map = serde_json::Map::new();
+    for (part, file) in [(a, "model-00001-of-00002.safetensors"), (b, "model-00002-of-00002.safetensors")] {
+        write_shard(&src, part, &sharded.path().join(file));
+        for n in part {
+            map.insert(n.clone(), file.into());
+        }
+    }
+    let index = serde_json::json!({"metadata": {}, "weight_map": map});
+    std::fs::write(sharded.path().join("model.safetensors.index.json"), index.to_string()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let opts = convert::Options { out_type: None, threads: 2, name: Some("Tiny Qwen3Moe".into()) };
+    let (x, y) = (out.path().join("sharded.gguf"), out.path().join("single.gguf"));
+    convert::convert(sharded.path(), &x, &opts, &mut |_| {}).expect("sharded folder");
+    convert::convert(&common::tiny("tiny-qwen3moe"), &y, &opts, &mut |_| {}).unwrap();
+    let (gx, gy) = (GgufFile::open(&x).unwrap(), GgufFile::open(&y).unwrap());
+    assert_eq!(gx.metadata(), gy.metadata());
+    assert_eq!(gx.tensor_infos().len(), gy.tensor_infos().len());
+    for t in gy.tensor_infos() {
+        assert!(gx.tensor(&t.name).unwrap().data() == gy.tensor(&t.name).unwrap().data(), "{}", t.name);
+    }
 }
