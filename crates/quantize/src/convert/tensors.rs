@@ -50,7 +50,7 @@ pub fn pick_type(name: &str, shape: &[usize], main: GgmlType) -> GgmlType {
     let keep_f32 = shape.len() <= 1 || name.ends_with("_norm.weight") || name.contains("ffn_gate_inp") || !name.ends_with(".weight");
     if keep_f32 {
         GgmlType::F32
-    } else if main.block_size() > 1 && shape[0] % main.block_size() != 0 {
+    } else if main.block_size() > 1 && !shape[0].is_multiple_of(main.block_size()) {
         GgmlType::F16
     } else {
         main
