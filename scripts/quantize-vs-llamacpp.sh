@@ -22,6 +22,7 @@ for f in "$BIN/llama-quantize" "$BIN/llama-perplexity" "$AGORA"; do [ -x "$f" ] 
 [ -f "$MODEL" ] || { echo "no model at $MODEL (agora pull gemma3-270m, or set MODEL=)" >&2; exit 1; }
 [ -f "$TEXT" ] || { echo "no text file $TEXT" >&2; exit 1; }
 WORK=${WORK:-$(mktemp -d)}
+mkdir -p "$WORK"
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
 export LD_LIBRARY_PATH=$BIN:${LD_LIBRARY_PATH:-}
 F32=$WORK/f32.gguf
@@ -29,7 +30,8 @@ F32=$WORK/f32.gguf
 echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "# llama.cpp: $("$BIN/llama-quantize" --version 2>&1 | grep -m1 version || true)"
 echo "# agora: $(git -C "$ROOT" rev-parse --short HEAD)"
-"$AGORA" quantize "$MODEL" "$F32" --type f32 >/dev/null 2>&1
+# issue 8 round trip: the F32 input is the release Q4_K_M dequantized by `agora convert`.
+"$AGORA" convert "$MODEL" "$F32" >/dev/null 2>&1
 
 echo
 echo "## Speed: F32 -> preset, $T threads, wall seconds (best and all of $REPS runs, alternating tools)"

@@ -31,8 +31,10 @@ pub enum Command {
     Perplexity(PerplexityArgs),
     /// Prefill and decode speed, like llama-bench
     Bench(BenchArgs),
-    /// Quantize a GGUF model: `agora quantize IN OUT --type Q4_K_M`
+    /// Quantize a GGUF model or Hugging Face folder: `agora quantize IN OUT --type Q4_K_M`
     Quantize(QuantizeArgs),
+    /// Convert a Hugging Face folder (or any GGUF) to GGUF: `agora convert IN out.gguf --type f16`
+    Convert(ConvertArgs),
     /// KL divergence of a quantized model from its base, like llama-perplexity --kl-divergence
     Kld(KldArgs),
     /// Serve a model over the OpenAI-compatible HTTP API (continuous batching)
@@ -247,7 +249,7 @@ pub struct BenchArgs {
 
 #[derive(Args, Debug)]
 pub struct QuantizeArgs {
-    /// Input: a .gguf file or a model name in the store
+    /// Input: a .gguf file, a Hugging Face folder, or a model name in the store
     pub input: String,
     /// Output .gguf file (written atomically)
     pub output: PathBuf,
@@ -263,6 +265,25 @@ pub struct QuantizeArgs {
     /// Chunk size for --certify
     #[arg(long, short = 'c', default_value_t = 512)]
     pub ctx: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// Input: a Hugging Face folder (config.json, tokenizer files, *.safetensors), a .gguf file, or a
+    /// model name in the store
+    pub input: String,
+    /// Output .gguf file (written atomically)
+    pub output: PathBuf,
+    /// f32, f16, bf16 or q8_0 (default: the folder's own float type; f32 for a GGUF input)
+    #[arg(long = "type")]
+    pub ty: Option<String>,
+    /// general.name (default: from the folder name)
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long, short = 't')]
+    pub threads: Option<usize>,
     #[arg(long)]
     pub json: bool,
 }

@@ -2,6 +2,7 @@
 //! and the KL-divergence measurement of what a quantization cost.
 
 pub mod certify;
+pub mod convert;
 pub mod error;
 pub mod ftype;
 pub mod kld;

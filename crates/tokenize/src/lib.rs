@@ -11,6 +11,7 @@ mod byte_level;
 pub mod chat;
 mod eog;
 mod error;
+pub mod export;
 mod gguf;
 mod hf;
 mod native;

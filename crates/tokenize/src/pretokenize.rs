@@ -17,6 +17,16 @@ const LLAMA3: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{
 /// Qwen 2: as Llama 3 but one digit per piece.
 const QWEN2: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
+/// The `tokenizer.ggml.pre` name llama.cpp gives a tokenizer.json whose single split regex is `re`.
+pub fn name_of_regex(re: &str) -> Option<&'static str> {
+    match re {
+        LLAMA3 => Some("llama-bpe"),
+        QWEN2 => Some("qwen2"),
+        GPT2 => Some("gpt-2"),
+        _ => None,
+    }
+}
+
 /// The `tokenizer.ggml.pre` names this crate understands (for error messages).
 pub const KNOWN_PRE: &[&str] = &[
     "default",

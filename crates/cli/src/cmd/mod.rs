@@ -2,6 +2,7 @@
 
 mod bench;
 mod chat;
+mod convert;
 mod eval;
 mod info;
 mod kld;
@@ -29,6 +30,7 @@ pub fn dispatch(cmd: Command) -> Result<()> {
         Command::Bench(a) => bench::run(&a),
         Command::Quantize(a) => quantize::run(&a),
         Command::Kld(a) => kld::run(&a),
+        Command::Convert(a) => convert::run(&a),
         Command::Serve(a) => serve::run(&a),
         Command::Eval(a) => eval::run(&a),
     }

@@ -14,26 +14,31 @@ use crate::settings;
 pub fn run(a: &QuantizeArgs) -> Result<()> {
     let ftype = FileType::parse(&a.ty)?;
     let input = settings::resolve_model(Some(&a.input), false)?;
-    if input.is_dir() {
-        bail!("{} is a Hugging Face folder; quantize reads GGUF files (convert it to GGUF first)", input.display());
-    }
     quantize::writer::check_paths(&input, &a.output)?;
     if let Some(t) = &a.certify {
         if !t.is_file() {
             bail!("--certify {}: no such text file", t.display());
         }
     }
-    warn_requantize(&input, ftype)?;
+    if !input.is_dir() {
+        warn_requantize(&input, ftype)?;
+    }
 
     let threads = settings::threads(a.threads);
     let bar = ProgressBar::new(0);
     bar.set_style(ProgressStyle::with_template("{msg} [{bar:30}] {percent}% {wide_msg:.dim} eta {eta}")?);
     bar.set_message(format!("quantizing to {}", ftype.name()));
     let opts = Options { ftype, threads, extra_metadata: Vec::new() };
-    let report = quantize::quantize_file(&input, &a.output, &opts, &mut |p| {
+    let mut progress = |p: quantize::Progress| {
         bar.set_length(p.total);
         bar.set_position(p.done);
-    })?;
+    };
+    let report = if input.is_dir() {
+        // A Hugging Face folder: converted losslessly to a temporary GGUF first (removed afterwards).
+        quantize::convert::quantize_hf(&input, &a.output, &opts, &mut progress)?
+    } else {
+        quantize::quantize_file(&input, &a.output, &opts, &mut progress)?
+    };
     bar.finish_and_clear();
 
     let certified = match &a.certify {
