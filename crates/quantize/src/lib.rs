@@ -4,6 +4,7 @@
 pub mod certify;
 pub mod error;
 pub mod ftype;
+pub mod imatrix;
 pub mod kld;
 pub mod plan;
 pub mod writer;
@@ -12,4 +13,5 @@ pub use error::QuantizeError;
 pub use ftype::FileType;
 pub use kld::{kl_divergence, KldReport};
 pub use plan::{Plan, TensorPlan};
-pub use writer::{quantize_file, Options, Progress, Report};
+pub use imatrix::Imatrix;
+pub use writer::{quantize_file, quantize_file_with_imatrix, ImatrixUse, Options, Progress, Report};

@@ -3,6 +3,7 @@
 mod bench;
 mod chat;
 mod eval;
+mod imatrix;
 mod info;
 mod kld;
 mod perplexity;
@@ -29,6 +30,7 @@ pub fn dispatch(cmd: Command) -> Result<()> {
         Command::Bench(a) => bench::run(&a),
         Command::Quantize(a) => quantize::run(&a),
         Command::Kld(a) => kld::run(&a),
+        Command::Imatrix(a) => imatrix::run(&a),
         Command::Serve(a) => serve::run(&a),
         Command::Eval(a) => eval::run(&a),
     }

@@ -24,17 +24,21 @@ pub fn run(a: &QuantizeArgs) -> Result<()> {
         }
     }
     warn_requantize(&input, ftype)?;
+    let imat = a.imatrix.as_deref().map(quantize::ImatrixUse::load).transpose()?;
 
     let threads = settings::threads(a.threads);
     let bar = ProgressBar::new(0);
     bar.set_style(ProgressStyle::with_template("{msg} [{bar:30}] {percent}% {wide_msg:.dim} eta {eta}")?);
     bar.set_message(format!("quantizing to {}", ftype.name()));
     let opts = Options { ftype, threads, extra_metadata: Vec::new() };
-    let report = quantize::quantize_file(&input, &a.output, &opts, &mut |p| {
+    let report = quantize::quantize_file_with_imatrix(&input, &a.output, &opts, imat.as_ref(), &mut |p| {
         bar.set_length(p.total);
         bar.set_position(p.done);
     })?;
     bar.finish_and_clear();
+    if let Some(im) = &report.imatrix {
+        super::imatrix::warn_missing(&im.coverage.missing);
+    }
 
     let certified = match &a.certify {
         Some(text) => Some(certify(&input, &a.output, text, a.ctx, a.threads, ftype)?),
@@ -65,6 +69,9 @@ pub fn run(a: &QuantizeArgs) -> Result<()> {
             report.seconds,
             report.threads
         );
+        if let Some(im) = &report.imatrix {
+            println!("importance matrix {} ({} entries, {} chunks) weighed {} tensors", im.file, im.entries, im.chunks, im.coverage.used);
+        }
         if report.n_fallback > 0 {
             println!("{} tensors used a fallback type (row length not a multiple of the block size)", report.n_fallback);
         }
