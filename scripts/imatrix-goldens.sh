@@ -12,6 +12,8 @@
 #   tiny-qwen3moe-llamacpp.gguf        the same on the MoE fixture (per-expert counts)
 #   tiny-llama-agora.dat               `agora imatrix` on tiny-llama (what llama-quantize must read)
 #   tiny-llama-quantized.json          llama-quantize --imatrix with each of the three tiny-llama files
+#   ggml-weighted-rows.json            ggml_quantize_chunk (libggml-base.so from $BIN) with importance
+#                                      weights on generated rows: every weighted quantizer, Q2_K included
 #   gemma3-270m-quantized.json         llama-quantize --imatrix (a synthetic matrix, see imatrix_tool.py) on
 #                                      the F32 dequantization of Gemma: per tensor type + sha256
 set -euo pipefail
@@ -20,7 +22,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 AGORA=${AGORA:-$ROOT/target/release/agora}
 MODEL=${MODEL:-${AGORA_HOME:-$HOME/.cache/agora}/models/gemma3-270m/gemma-3-270m-q4_k_m.gguf}
 TOOL="python3 $ROOT/scripts/imatrix_tool.py"
-for b in llama-imatrix llama-quantize; do [ -x "$BIN/$b" ] || { echo "no $b in $BIN" >&2; exit 1; }; done
+for b in llama-imatrix llama-quantize libggml-base.so; do [ -x "$BIN/$b" ] || { echo "no $b in $BIN" >&2; exit 1; }; done
+$TOOL ggml-rows "$BIN/libggml-base.so" "$ROOT/testdata/imatrix/ggml-weighted-rows.json"
 [ -x "$AGORA" ] || { echo "no agora at $AGORA; cargo build --release -p cli first" >&2; exit 1; }
 [ -f "$MODEL" ] || { echo "Gemma 3 270M not found; agora pull gemma3-270m (or set MODEL=)" >&2; exit 1; }
 OUT=$ROOT/testdata/imatrix
