@@ -38,6 +38,14 @@ fn imatrix_writes_both_layouts_and_quantize_uses_it() {
     assert!(ok && stdout.contains("14 entries") && stdout.contains("Gguf"), "{stdout}{err}");
     let g = quantize::Imatrix::read(&gg).unwrap();
     assert_eq!(g.entries["blk.0.attn_q.weight"].counts, vec![4 * 128]);
+    // --process-output adds the (untied) output head, which sees every position.
+    let head = dir.path().join("head.gguf");
+    let (ok, _, err) =
+        agora(&["imatrix", s(&model), "-f", s(&text), "-c", "128", "--chunks", "2", "--process-output", "-o", s(&head)], dir.path());
+    assert!(ok, "{err}");
+    let h = quantize::Imatrix::read(&head).unwrap();
+    assert_eq!(h.entries.len(), 15);
+    assert_eq!(h.entries["output.weight"].counts, vec![2 * 128]);
 
     let out = dir.path().join("q4.gguf");
     let (ok, stdout, err) =

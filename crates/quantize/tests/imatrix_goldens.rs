@@ -112,6 +112,7 @@ fn tiny_llama_imatrix_matches_llama_imatrix_in_both_layouts() {
     // And reading that .dat gives the same per-column weights as the GGUF (sums/count vs (sums/count*ncall)/ncall).
     let legacy = Imatrix::read(&data("tiny-llama-llamacpp.dat")).unwrap();
     assert_eq!(legacy.format, Format::Dat);
+    assert_eq!(legacy.to_dat().unwrap(), dat, "a .dat read and written again is unchanged");
     assert_eq!(legacy.chunk_count, 8);
     for name in theirs.entries.keys() {
         let (a, b) = (legacy.weights(name).unwrap(), theirs.weights(name).unwrap());
