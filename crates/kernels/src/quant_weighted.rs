@@ -210,8 +210,8 @@ fn block_q2_k(x: &[f32], y: &mut [u8], qw: &[f32], _: f32) {
     put_f16(dd, 0, dm);
     put_f16(dd, 2, mm);
     let (dm, mm) = (rd_f16(dd, 0), rd_f16(dd, 2));
-    for j in 0..16 {
-        sc[j] = ls[j] | (lm[j] << 4);
+    for (s, (&a, &b)) in sc.iter_mut().zip(ls.iter().zip(&lm)) {
+        *s = a | (b << 4);
     }
     for j in 0..16 {
         let d = dm * (sc[j] & 0xF) as f32;

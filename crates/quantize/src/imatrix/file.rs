@@ -127,7 +127,9 @@ impl Imatrix {
         let (Some(datasets), Some(chunk_count), Some(chunk_size)) = (datasets, chunk_count, chunk_size) else {
             return Err(bad(path, "GGUF file without imatrix.datasets/chunk_count/chunk_size; not an importance matrix"));
         };
-        let mut parts: BTreeMap<String, (Option<Vec<f32>>, Option<Vec<f32>>)> = BTreeMap::new();
+        // entry name -> (.in_sum2, .counts)
+        type Parts = BTreeMap<String, (Option<Vec<f32>>, Option<Vec<f32>>)>;
+        let mut parts = Parts::new();
         for t in g.tensors() {
             let (base, is_sum) = if let Some(b) = t.name.strip_suffix(".in_sum2") {
                 (b, true)
