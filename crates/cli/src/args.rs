@@ -37,6 +37,8 @@ pub enum Command {
     Convert(ConvertArgs),
     /// KL divergence of a quantized model from its base, like llama-perplexity --kl-divergence
     Kld(KldArgs),
+    /// Collect an importance matrix for `quantize --imatrix`, like llama-imatrix
+    Imatrix(ImatrixArgs),
     /// Serve a model over the OpenAI-compatible HTTP API (continuous batching)
     Serve(ServeArgs),
     /// Score a model on multiple-choice tasks (lm-evaluation-harness task folders)
@@ -265,6 +267,34 @@ pub struct QuantizeArgs {
     /// Chunk size for --certify
     #[arg(long, short = 'c', default_value_t = 512)]
     pub ctx: usize,
+    /// Weigh the quantization by this importance matrix (from `agora imatrix` or llama-imatrix, .dat or .gguf)
+    #[arg(long, value_name = "FILE")]
+    pub imatrix: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ImatrixArgs {
+    /// Model: a .gguf file or a model name in the store
+    pub model: String,
+    /// Text to run through the model
+    #[arg(long, short = 'f')]
+    pub text: PathBuf,
+    /// Output file: llama.cpp's legacy .dat layout, or its GGUF layout when the name ends in .gguf
+    #[arg(long, short = 'o', default_value = "imatrix.dat")]
+    pub output: PathBuf,
+    /// Tokens per chunk
+    #[arg(long, short = 'c', default_value_t = 512)]
+    pub ctx: usize,
+    /// At most this many chunks (default: all the text holds)
+    #[arg(long)]
+    pub chunks: Option<usize>,
+    /// Also collect the output head (output.weight), like llama-imatrix --process-output
+    #[arg(long)]
+    pub process_output: bool,
+    #[arg(long, short = 't')]
+    pub threads: Option<usize>,
     #[arg(long)]
     pub json: bool,
 }

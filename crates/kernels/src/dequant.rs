@@ -34,6 +34,12 @@ pub enum FormatError {
         expected: usize,
         got: usize,
     },
+    #[error("{ty}: a row of {n} elements needs {n} importance weights but {got} were given")]
+    WeightsLength {
+        ty: &'static str,
+        n: usize,
+        got: usize,
+    },
     #[error("{op} is not implemented for {ty}; convert the tensor to a supported type first")]
     Unsupported { ty: &'static str, op: &'static str },
 }

@@ -4,6 +4,7 @@
 pub mod types;
 pub mod dequant;
 pub mod quant;
+pub mod quant_weighted;
 pub mod cpu;
 pub mod pool;
 pub mod ops;

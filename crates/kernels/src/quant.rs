@@ -63,7 +63,7 @@ pub fn f32_to_bf16(x: f32) -> u16 {
 }
 
 #[inline]
-fn put_f16(y: &mut [u8], off: usize, v: f32) {
+pub(crate) fn put_f16(y: &mut [u8], off: usize, v: f32) {
     y[off..off + 2].copy_from_slice(&f32_to_f16(v).to_le_bytes());
 }
 
@@ -76,7 +76,7 @@ pub fn nearest_int(x: f32) -> i32 {
 }
 
 /// The element of largest magnitude, first one on ties (ggml's `amax < |v|` scan). 0.0 if none.
-fn signed_absmax(x: &[f32]) -> (f32, f32) {
+pub(crate) fn signed_absmax(x: &[f32]) -> (f32, f32) {
     let (mut amax, mut max) = (0.0f32, 0.0f32);
     for &v in x {
         if amax < v.abs() {
@@ -129,7 +129,7 @@ fn block_q4_1(x: &[f32], y: &mut [u8]) {
 }
 
 /// Packs 32 five-bit values: low nibbles into `qs[16]` (j | j+16 << 4), 5th bits into u32 `qh`.
-fn pack_q5(q: impl Fn(usize) -> u8, qh_out: &mut [u8], qs: &mut [u8]) {
+pub(crate) fn pack_q5(q: impl Fn(usize) -> u8, qh_out: &mut [u8], qs: &mut [u8]) {
     let mut qh = 0u32;
     for (j, out) in qs.iter_mut().enumerate() {
         let (q0, q1) = (q(j), q(j + 16));
@@ -237,13 +237,13 @@ fn block_q8_k(x: &[f32], y: &mut [u8]) {
 }
 
 /// ggml's threshold below which a group counts as all zeros.
-const GROUP_MAX_EPS: f32 = 1e-15;
+pub(crate) const GROUP_MAX_EPS: f32 = 1e-15;
 
 /// Asymmetric search (ggml `make_qkx2_quants`): fits `x ~ scale*L - the_min` with L in 0..=nmax,
 /// trying `nstep+1` candidate inverse scales around nmax/(max-min) and keeping the one with the
 /// least weighted error (squared, or absolute when `use_mad`). Returns (scale, the_min >= 0).
 #[allow(clippy::too_many_arguments)]
-fn make_qkx2_quants(
+pub(crate) fn make_qkx2_quants(
     nmax: i32,
     x: &[f32],
     weights: &[f32],
@@ -324,10 +324,10 @@ fn make_qkx2_quants(
     (scale, -min)
 }
 
-/// Symmetric search (ggml `make_qx_quants` with rmse_type 1 and no importance weights): L in
-/// 0..2*nmax stores l + nmax for l in -nmax..nmax; tries 18 inverse scales around -nmax/max and keeps
-/// the one maximising (sum w x l)^2 / (sum w l^2) with w = x^2. Returns the scale.
-fn make_qx_quants(nmax: i32, x: &[f32], l_out: &mut [i8]) -> f32 {
+/// Symmetric search (ggml `make_qx_quants` with rmse_type 1): L in 0..2*nmax stores l + nmax for l
+/// in -nmax..nmax; tries 18 inverse scales around -nmax/max and keeps the one maximising
+/// (sum w x l)^2 / (sum w l^2), with w = the importance weights `qw` when given, else x^2. Returns the scale.
+pub(crate) fn make_qx_quants(nmax: i32, x: &[f32], l_out: &mut [i8], qw: Option<&[f32]>) -> f32 {
     let (amax, max) = signed_absmax(x);
     if amax < GROUP_MAX_EPS {
         l_out.fill(0);
@@ -336,9 +336,9 @@ fn make_qx_quants(nmax: i32, x: &[f32], l_out: &mut [i8]) -> f32 {
     let quant = |iscale: f32, v: f32| nearest_int(iscale * v).clamp(-nmax, nmax - 1);
     let sums = |iscale: f32| {
         let (mut sumlx, mut suml2) = (0.0f32, 0.0f32);
-        for &v in x {
+        for (i, &v) in x.iter().enumerate() {
             let l = quant(iscale, v) as f32;
-            let w = v * v;
+            let w = qw.map_or(v * v, |q| q[i]);
             sumlx += w * v * l;
             suml2 += w * l * l;
         }
@@ -422,7 +422,7 @@ fn make_q3_quants(nmax: i32, x: &[f32], l_out: &mut [i8]) -> f32 {
 }
 
 /// Packs 256 two-bit values as Q2_K/Q3_K do: byte 32*h + l holds L[128h + l + 32k] at bits 2k.
-fn pack_2bit(l: &[u8; QK_K], qs: &mut [u8]) {
+pub(crate) fn pack_2bit(l: &[u8; QK_K], qs: &mut [u8]) {
     for h in 0..2 {
         for i in 0..32 {
             let b = 128 * h + i;
@@ -502,9 +502,7 @@ fn block_q3_k(x: &[f32], y: &mut [u8]) {
             max_scale = scales[j];
         }
     }
-    let (hmask, rest) = y.split_at_mut(32);
-    let (qs, rest) = rest.split_at_mut(64);
-    let (sb, dd) = rest.split_at_mut(12);
+    let (sb, dd) = y[96..].split_at_mut(12);
     sb.fill(0);
     if max_scale != 0.0 {
         let iscale = -32.0 / max_scale;
@@ -522,6 +520,14 @@ fn block_q3_k(x: &[f32], y: &mut [u8]) {
     } else {
         put_f16(dd, 0, 0.0);
     }
+    q3_k_finish(x, y, &mut l);
+}
+
+/// Q3_K after its scales and d are stored: levels from the rounded scales, then hmask and qs.
+pub(crate) fn q3_k_finish(x: &[f32], y: &mut [u8], l: &mut [i8; QK_K]) {
+    let (hmask, rest) = y.split_at_mut(32);
+    let (qs, rest) = rest.split_at_mut(64);
+    let (sb, dd) = rest.split_at_mut(12);
     let d_all = rd_f16(dd, 0);
     for j in 0..16 {
         let d = d_all * q3k_scale(j, sb) as f32;
@@ -604,6 +610,11 @@ fn k4_scales_and_levels(
     }
     put_f16(y, 0, max_scale / 63.0);
     put_f16(y, 2, max_min / 63.0);
+    k4_levels(x, y, l, nmax);
+}
+
+/// Q4_K/Q5_K after d, dmin and the packed scales are stored: each level re-derived from the rounded scales.
+pub(crate) fn k4_levels(x: &[f32], y: &[u8], l: &mut [u8; QK_K], nmax: i32) {
     let (dq, dmq) = (rd_f16(y, 0), rd_f16(y, 2));
     for j in 0..QK_K / 32 {
         let (sc, m) = get_scale_min_k4(j, &y[4..16]);
@@ -622,6 +633,10 @@ fn k4_scales_and_levels(
 fn block_q4_k(x: &[f32], y: &mut [u8]) {
     let mut l = [0u8; QK_K];
     k4_scales_and_levels(x, y, &mut l, 15, -1.0, 20);
+    pack_q4_k(&l, y);
+}
+
+pub(crate) fn pack_q4_k(l: &[u8; QK_K], y: &mut [u8]) {
     for k in 0..4 {
         for i in 0..32 {
             y[16 + 32 * k + i] = l[64 * k + i] | (l[64 * k + i + 32] << 4);
@@ -633,6 +648,10 @@ fn block_q4_k(x: &[f32], y: &mut [u8]) {
 fn block_q5_k(x: &[f32], y: &mut [u8]) {
     let mut l = [0u8; QK_K];
     k4_scales_and_levels(x, y, &mut l, 31, -0.5, 15);
+    pack_q5_k(&l, y);
+}
+
+pub(crate) fn pack_q5_k(l: &[u8; QK_K], y: &mut [u8]) {
     let (qh, qs) = y[16..].split_at_mut(32);
     qh.fill(0);
     for k in 0..4 {
@@ -646,11 +665,18 @@ fn block_q5_k(x: &[f32], y: &mut [u8]) {
 
 // Q6_K: ql[128] | qh[64] | scales i8[16] | d f16.
 fn block_q6_k(x: &[f32], y: &mut [u8]) {
+    block_q6_k_weighted(x, y, None);
+}
+
+/// Q6_K; with importance weights `qw` (one per element) the sub-block fits weigh by them, as ggml's
+/// `quantize_row_q6_K_impl` does.
+pub(crate) fn block_q6_k_weighted(x: &[f32], y: &mut [u8], qw: Option<&[f32]>) {
     let mut l = [0i8; QK_K];
     let mut scales = [0f32; QK_K / 16];
     let (mut max_scale, mut max_abs_scale) = (0.0f32, 0.0f32);
     for ib in 0..QK_K / 16 {
-        let s = make_qx_quants(32, &x[16 * ib..16 * ib + 16], &mut l[16 * ib..16 * ib + 16]);
+        let w = qw.map(|q| &q[16 * ib..16 * ib + 16]);
+        let s = make_qx_quants(32, &x[16 * ib..16 * ib + 16], &mut l[16 * ib..16 * ib + 16], w);
         scales[ib] = s;
         if s.abs() > max_abs_scale {
             max_abs_scale = s.abs();

@@ -9,6 +9,7 @@ pub mod arch;
 pub mod registry;
 pub mod model;
 pub mod decoder;
+pub mod observe;
 
 pub use error::ModelError;
 pub use kv::{KvAccess, LayerKvMut, SeqRows};

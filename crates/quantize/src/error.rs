@@ -28,6 +28,8 @@ pub enum QuantizeError {
     Model(#[from] models::ModelError),
     #[error("{0}")]
     Invalid(String),
+    #[error("{0}")]
+    Imatrix(String),
 }
 
 pub type Result<T, E = QuantizeError> = std::result::Result<T, E>;

@@ -209,15 +209,30 @@ fn ser_ftype<S: serde::Serializer>(f: &FileType, s: S) -> std::result::Result<S:
 
 impl Plan {
     pub fn for_file(gguf: &GgufFile, ftype: FileType) -> Result<Plan> {
+        Plan::for_file_with(gguf, ftype, false)
+    }
+
+    /// As `for_file`; `has_imatrix` switches on the rules llama.cpp applies only with an importance matrix.
+    pub fn for_file_with(gguf: &GgufFile, ftype: FileType, has_imatrix: bool) -> Result<Plan> {
         let facts = ModelFacts::from_metadata(gguf.metadata());
         let infos: Vec<(String, Vec<usize>, GgmlType)> =
             gguf.tensor_infos().iter().map(|t| (t.name.clone(), t.shape.clone(), t.ty)).collect();
-        Plan::new(&facts, &infos, ftype)
+        Plan::new_with(&facts, &infos, ftype, has_imatrix)
     }
 
     /// `tensors`: (name, shape in ggml order, current type), in file order.
     pub fn new(facts: &ModelFacts, tensors: &[(String, Vec<usize>, GgmlType)], ftype: FileType) -> Result<Plan> {
+        Plan::new_with(facts, tensors, ftype, false)
+    }
+
+    pub fn new_with(
+        facts: &ModelFacts,
+        tensors: &[(String, Vec<usize>, GgmlType)],
+        ftype: FileType,
+        has_imatrix: bool,
+    ) -> Result<Plan> {
         let mut st = Rules::new(facts, ftype, tensors);
+        st.has_imatrix = has_imatrix;
         // The layer-position counters advance in (layer, name) order, as llama.cpp walks its tensor map.
         let mut order: Vec<usize> = (0..tensors.len()).collect();
         order.sort_by(|&a, &b| {
@@ -261,6 +276,7 @@ struct Rules<'a> {
     n_value: usize,
     i_value: usize,
     i_ffn_down: usize,
+    has_imatrix: bool,
 }
 
 impl<'a> Rules<'a> {
@@ -273,6 +289,7 @@ impl<'a> Rules<'a> {
             n_value: cats().filter(|c| c.is_value_like()).count(),
             i_value: 0,
             i_ffn_down: 0,
+            has_imatrix: false,
         }
     }
 
@@ -358,6 +375,11 @@ impl<'a> Rules<'a> {
                 }
                 F::Q4KM | F::Q5KM if more_bits(i, n) => t = G::Q6K,
                 F::Q4KS if !falcon && i < n / 8 => t = G::Q5K,
+                // With an imatrix the first eighth of ffn_down gets the offset variant: the symmetric
+                // 4/5-bit types misbehave there (llama.cpp applies this only with an imatrix, so plain
+                // quantization stays as it always was).
+                F::Q4_0 if self.has_imatrix && i < n / 8 => t = G::Q4_1,
+                F::Q5_0 if self.has_imatrix && i < n / 8 => t = G::Q5_1,
                 _ => {}
             }
             self.i_ffn_down += 1;

@@ -7,12 +7,14 @@ use std::time::Instant;
 
 use kernels::dequant::dequantize_row;
 use kernels::quant::quantize_row;
+use kernels::quant_weighted::quantize_row_weighted;
 use kernels::GgmlType;
 use serde::Serialize;
 use weights::{GgufFile, GgufWriter, MetaValue, Tensor};
 
 use crate::error::{QuantizeError, Result};
 use crate::ftype::FileType;
+use crate::imatrix::{self, Coverage, Imatrix};
 use crate::plan::{Plan, TensorPlan};
 
 /// ggml's quantization format version (the K-quant block layouts of 2023 onwards).
@@ -52,7 +54,48 @@ pub struct Report {
     pub output_bytes: u64,
     pub seconds: f64,
     pub threads: usize,
+    /// The importance matrix used, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imatrix: Option<ImatrixReport>,
     pub plan: Plan,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ImatrixReport {
+    pub file: String,
+    pub sha256: String,
+    pub entries: usize,
+    pub chunks: u32,
+    pub datasets: Vec<String>,
+    #[serde(flatten)]
+    pub coverage: Coverage,
+}
+
+/// An importance matrix to weigh the quantization by (`--imatrix`), with the file it came from.
+pub struct ImatrixUse {
+    pub matrix: Imatrix,
+    /// The path as the user gave it (recorded in the output, as llama-quantize does).
+    pub file: String,
+    pub sha256: String,
+}
+
+impl ImatrixUse {
+    pub fn load(path: &Path) -> Result<ImatrixUse> {
+        use sha2::{Digest, Sha256};
+        let matrix = Imatrix::read(path)?;
+        let bytes = std::fs::read(path).map_err(|e| QuantizeError::Imatrix(format!("cannot read {}: {e}", path.display())))?;
+        let sha256 = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        Ok(ImatrixUse { matrix, file: path.display().to_string(), sha256 })
+    }
+}
+
+/// llama.cpp's metadata override values are at most 127 bytes.
+fn clip127(s: &str) -> String {
+    let mut end = s.len().min(127);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
 }
 
 /// Errors a caller can report before any work: bad output location, output == input.
@@ -86,11 +129,44 @@ pub fn quantize_file(
     opts: &Options,
     on_progress: &mut dyn FnMut(Progress),
 ) -> Result<Report> {
+    quantize_file_with_imatrix(input, output, opts, None, on_progress)
+}
+
+/// `quantize_file`, the rows of each tensor the importance matrix covers quantized with its weights
+/// (llama-quantize `--imatrix`).
+pub fn quantize_file_with_imatrix(
+    input: &Path,
+    output: &Path,
+    opts: &Options,
+    imat: Option<&ImatrixUse>,
+    on_progress: &mut dyn FnMut(Progress),
+) -> Result<Report> {
     check_paths(input, output)?;
     let t0 = Instant::now();
     let gguf = GgufFile::open(input)?;
-    let plan = Plan::for_file(&gguf, opts.ftype)?;
+    let plan = Plan::for_file_with(&gguf, opts.ftype, imat.is_some())?;
     let threads = opts.threads.max(1);
+    let coverage = match imat {
+        Some(u) => {
+            let all: Vec<(String, Vec<usize>)> = plan.tensors.iter().map(|t| (t.name.clone(), t.shape.clone())).collect();
+            let quantized: Vec<&str> = plan
+                .tensors
+                .iter()
+                .filter(|t| t.converts() && crate::ftype::is_quantized_type(t.to))
+                .map(|t| t.name.as_str())
+                .collect();
+            for (name, e) in &u.matrix.entries {
+                if !e.sums.iter().all(|v| v.is_finite()) {
+                    return Err(QuantizeError::Imatrix(format!(
+                        "importance matrix {}: entry '{name}' holds non-finite values; collect it again",
+                        u.file
+                    )));
+                }
+            }
+            Some(imatrix::check(&u.matrix, &all, &quantized)?)
+        }
+        None => None,
+    };
 
     let mut md = gguf.metadata().clone();
     for k in SPLIT_KEYS {
@@ -98,6 +174,19 @@ pub fn quantize_file(
     }
     md.insert("general.quantization_version", QUANTIZATION_VERSION);
     md.insert("general.file_type", opts.ftype.llama_ftype());
+    if let Some(u) = imat {
+        // The keys llama-quantize writes, plus the file's hash.
+        let m = &u.matrix;
+        md.insert("quantize.imatrix.file", clip127(&u.file));
+        if let Some(d) = m.datasets.first() {
+            md.insert("quantize.imatrix.dataset", clip127(d));
+        }
+        md.insert("quantize.imatrix.entries_count", m.entries.len() as u32);
+        if m.chunk_count > 0 {
+            md.insert("quantize.imatrix.chunks_count", m.chunk_count);
+        }
+        md.insert("quantize.imatrix.sha256", u.sha256.clone());
+    }
     for (k, v) in &opts.extra_metadata {
         md.insert(k.clone(), v.clone());
     }
@@ -116,7 +205,8 @@ pub fn quantize_file(
         let step = (|| -> Result<()> {
             let src = gguf.tensor(&tp.name)?;
             if tp.converts() {
-                convert_into(&src, tp.to, threads, &mut buf)?;
+                let qw = imat.and_then(|u| u.matrix.weights(&tp.name));
+                convert_weighted_into(&src, tp.to, threads, qw.as_deref(), &mut buf)?;
                 w.write_all(&buf).map_err(|e| io_err(output, e))?;
             } else {
                 w.write_all(src.data()).map_err(|e| io_err(output, e))?;
@@ -153,6 +243,14 @@ pub fn quantize_file(
         output_bytes,
         seconds: t0.elapsed().as_secs_f64(),
         threads,
+        imatrix: imat.zip(coverage).map(|(u, coverage)| ImatrixReport {
+            file: u.file.clone(),
+            sha256: u.sha256.clone(),
+            entries: u.matrix.entries.len(),
+            chunks: u.matrix.chunk_count,
+            datasets: u.matrix.datasets.clone(),
+            coverage,
+        }),
         plan,
     })
 }
@@ -170,6 +268,18 @@ pub fn convert(src: &Tensor, to: GgmlType, threads: usize) -> Result<Vec<u8>> {
 
 /// Like `convert`, into a reused buffer (resized to the tensor's size).
 pub fn convert_into(src: &Tensor, to: GgmlType, threads: usize, dst: &mut Vec<u8>) -> Result<()> {
+    convert_weighted_into(src, to, threads, None, dst)
+}
+
+/// `convert_into` with optional importance weights `qw`: `[n_mat, cols]`, matrix `m` (an expert of a
+/// stacked tensor) weighing the rows `m * rows_per_matrix ..`.
+pub fn convert_weighted_into(
+    src: &Tensor,
+    to: GgmlType,
+    threads: usize,
+    qw: Option<&[f32]>,
+    dst: &mut Vec<u8>,
+) -> Result<()> {
     let n = src.shape[0];
     let rows: usize = src.shape[1..].iter().product();
     let bad_len = |ty: GgmlType| QuantizeError::Format {
@@ -179,6 +289,18 @@ pub fn convert_into(src: &Tensor, to: GgmlType, threads: usize, dst: &mut Vec<u8
     let src_row = src.ty.row_bytes(n).ok_or_else(|| bad_len(src.ty))?;
     let dst_row = to.row_bytes(n).ok_or_else(|| bad_len(to))?;
     let data = src.data();
+    let rows_per_mat = src.shape.get(1).copied().unwrap_or(1).max(1);
+    if let Some(w) = qw {
+        let n_mat = src.shape.get(2).copied().unwrap_or(1);
+        if w.len() != n * n_mat {
+            return Err(QuantizeError::Imatrix(format!(
+                "tensor '{}': the importance matrix has {} values, the tensor needs {}",
+                src.name,
+                w.len(),
+                n * n_mat
+            )));
+        }
+    }
     dst.resize(rows * dst_row, 0);
     if rows == 0 || dst_row == 0 {
         return Ok(());
@@ -198,7 +320,13 @@ pub fn convert_into(src: &Tensor, to: GgmlType, threads: usize, dst: &mut Vec<u8
                         if !buf.iter().all(|v| v.is_finite()) {
                             return Err(QuantizeError::NonFinite { name: src.name.clone(), row: r });
                         }
-                        quantize_row(to, &buf, o).map_err(fmt)?;
+                        match qw {
+                            Some(w) => {
+                                let m = r / rows_per_mat;
+                                quantize_row_weighted(to, &buf, o, &w[m * n..(m + 1) * n]).map_err(fmt)?
+                            }
+                            None => quantize_row(to, &buf, o).map_err(fmt)?,
+                        }
                     }
                     Ok(())
                 })

@@ -103,7 +103,7 @@ fn quantizing_a_folder_equals_quantizing_its_llama_cpp_gguf() {
     let dir = tempfile::tempdir().unwrap();
     let (ours, theirs) = (dir.path().join("from-folder.gguf"), dir.path().join("from-gguf.gguf"));
     let opts = Options { ftype: FileType::Q4KM, threads: 2, extra_metadata: Vec::new() };
-    let r = convert::quantize_hf(&common::tiny("tiny-llama"), &ours, &opts, &mut |_| {}).expect("quantize a folder");
+    let r = convert::quantize_hf(&common::tiny("tiny-llama"), &ours, &opts, None, &mut |_| {}).expect("quantize a folder");
     assert_eq!(r.input, common::tiny("tiny-llama"));
     quantize::quantize_file(&common::tiny("tiny-llama/model-f32.gguf"), &theirs, &opts, &mut |_| {}).unwrap();
     let (a, b) = (GgufFile::open(&ours).unwrap(), GgufFile::open(&theirs).unwrap());
@@ -120,7 +120,7 @@ fn quantizing_a_folder_equals_quantizing_its_llama_cpp_gguf() {
     // A failing conversion leaves nothing either.
     let bad = edited_copy("tiny-llama", &[], |v| v["model_type"] = "bert".into());
     let out = dir.path().join("bad.gguf");
-    assert!(convert::quantize_hf(bad.path(), &out, &opts, &mut |_| {}).is_err());
+    assert!(convert::quantize_hf(bad.path(), &out, &opts, None, &mut |_| {}).is_err());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }
 

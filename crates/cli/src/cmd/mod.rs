@@ -4,6 +4,7 @@ mod bench;
 mod chat;
 mod convert;
 mod eval;
+mod imatrix;
 mod info;
 mod kld;
 mod perplexity;
@@ -31,6 +32,7 @@ pub fn dispatch(cmd: Command) -> Result<()> {
         Command::Quantize(a) => quantize::run(&a),
         Command::Kld(a) => kld::run(&a),
         Command::Convert(a) => convert::run(&a),
+        Command::Imatrix(a) => imatrix::run(&a),
         Command::Serve(a) => serve::run(&a),
         Command::Eval(a) => eval::run(&a),
     }

@@ -1,4 +1,4 @@
-//! `agora quantize IN OUT --type TYPE [--certify TEXT]`.
+//! `agora quantize IN OUT --type TYPE [--imatrix FILE] [--certify TEXT]`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,6 +23,7 @@ pub fn run(a: &QuantizeArgs) -> Result<()> {
     if !input.is_dir() {
         warn_requantize(&input, ftype)?;
     }
+    let imat = a.imatrix.as_deref().map(quantize::ImatrixUse::load).transpose()?;
 
     let threads = settings::threads(a.threads);
     let bar = ProgressBar::new(0);
@@ -35,11 +36,14 @@ pub fn run(a: &QuantizeArgs) -> Result<()> {
     };
     let report = if input.is_dir() {
         // A Hugging Face folder: converted losslessly to a temporary GGUF first (removed afterwards).
-        quantize::convert::quantize_hf(&input, &a.output, &opts, &mut progress)?
+        quantize::convert::quantize_hf(&input, &a.output, &opts, imat.as_ref(), &mut progress)?
     } else {
-        quantize::quantize_file(&input, &a.output, &opts, &mut progress)?
+        quantize::quantize_file_with_imatrix(&input, &a.output, &opts, imat.as_ref(), &mut progress)?
     };
     bar.finish_and_clear();
+    if let Some(im) = &report.imatrix {
+        super::imatrix::warn_missing(&im.coverage.missing);
+    }
 
     let certified = match &a.certify {
         Some(text) => Some(certify(&input, &a.output, text, a.ctx, a.threads, ftype)?),
@@ -70,6 +74,9 @@ pub fn run(a: &QuantizeArgs) -> Result<()> {
             report.seconds,
             report.threads
         );
+        if let Some(im) = &report.imatrix {
+            println!("importance matrix {} ({} entries, {} chunks) weighed {} tensors", im.file, im.entries, im.chunks, im.coverage.used);
+        }
         if report.n_fallback > 0 {
             println!("{} tensors used a fallback type (row length not a multiple of the block size)", report.n_fallback);
         }

@@ -41,6 +41,7 @@ impl Linear {
     pub fn forward(&self, pool: &ThreadPool, x: &[f32], m: usize, y: &mut [f32]) {
         let w = QMatrix { ty: self.weight.ty, data: self.weight.data(), rows: self.rows, cols: self.cols };
         let y = &mut y[..m * self.rows];
+        crate::observe::notify(&self.weight.name, &x[..m * self.cols], m, self.cols);
         matmul(pool, &w, &x[..m * self.cols], m, y);
         if let Some(b) = &self.bias {
             y.chunks_exact_mut(self.rows).for_each(|row| kernels::ops::add_assign(row, b));

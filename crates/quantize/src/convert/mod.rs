@@ -369,6 +369,7 @@ pub fn quantize_hf(
     dir: &Path,
     output: &Path,
     qopts: &crate::writer::Options,
+    imat: Option<&crate::ImatrixUse>,
     on_progress: &mut dyn FnMut(Progress),
 ) -> Result<crate::writer::Report> {
     check_paths(dir, output)?;
@@ -383,7 +384,7 @@ pub fn quantize_hf(
     let _cleanup = Cleanup(&tmp);
     let copts = Options { out_type: None, threads: qopts.threads, name: None };
     convert_hf(dir, &tmp, &copts, &mut |_| {})?;
-    let mut r = crate::writer::quantize_file(&tmp, output, qopts, on_progress)?;
+    let mut r = crate::writer::quantize_file_with_imatrix(&tmp, output, qopts, imat, on_progress)?;
     r.input = dir.to_path_buf();
     Ok(r)
 }
