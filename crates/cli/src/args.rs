@@ -39,6 +39,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Score a model on multiple-choice tasks (lm-evaluation-harness task folders)
     Eval(EvalArgs),
+    /// Run and administer a self-hosted model and dataset hub (Hugging Face Hub protocol)
+    Hub(crate::hub_args::HubArgs),
 }
 
 #[derive(Args, Debug)]

@@ -3,6 +3,7 @@
 mod bench;
 mod chat;
 mod eval;
+mod hub;
 mod info;
 mod kld;
 mod perplexity;
@@ -31,6 +32,7 @@ pub fn dispatch(cmd: Command) -> Result<()> {
         Command::Kld(a) => kld::run(&a),
         Command::Serve(a) => serve::run(&a),
         Command::Eval(a) => eval::run(&a),
+        Command::Hub(a) => hub::run(&a),
     }
 }
 
