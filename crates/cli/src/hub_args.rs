@@ -113,3 +113,25 @@ pub struct HubFsckArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    /// A model in the store (by name), or a file or folder
+    pub model: String,
+    /// Repository to push to: namespace/name (created if missing)
+    pub repo: String,
+    /// Hub URL (default: $HF_ENDPOINT)
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// Access token with write scope (default: $HF_TOKEN, then the huggingface_hub token file)
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Create the repo private
+    #[arg(long)]
+    pub private: bool,
+    /// Commit message
+    #[arg(long, short = 'm', default_value = "Upload with agora push")]
+    pub message: String,
+    #[arg(long, short)]
+    pub quiet: bool,
+}

@@ -34,6 +34,9 @@ pub enum HubError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Internal(String),
+    /// Another hub answered with an error, or could not be reached (client side).
+    #[error("{0}")]
+    Remote(String),
 }
 
 impl From<rusqlite::Error> for HubError {

@@ -2,10 +2,12 @@
 //! `huggingface_hub` client uses), so `HF_ENDPOINT=http://host:port` points every HF tool at it.
 //!
 //! Layout: `meta` (users, tokens, orgs, repos, commits: SQLite), `blob` (content-addressed files),
-//! `hub` (the rules over both), `server` (HTTP routes). Xet is never advertised.
+//! `hub` (the rules over both), `server` (HTTP routes), `client` (push/pull against any
+//! HF-compatible endpoint). Xet is never advertised.
 
 pub mod blob;
 pub mod card;
+pub mod client;
 pub mod error;
 pub mod hash;
 pub mod hub;

@@ -4,6 +4,7 @@ mod bench;
 mod chat;
 mod eval;
 mod hub;
+mod hub_client;
 mod info;
 mod kld;
 mod perplexity;
@@ -33,6 +34,7 @@ pub fn dispatch(cmd: Command) -> Result<()> {
         Command::Serve(a) => serve::run(&a),
         Command::Eval(a) => eval::run(&a),
         Command::Hub(a) => hub::run(&a),
+        Command::Push(a) => hub_client::push(&a),
     }
 }
 

@@ -22,6 +22,7 @@ pub fn status_and_code(e: &HubError) -> (StatusCode, Option<&'static str>) {
         HubError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, None),
         HubError::RangeNotSatisfiable(_) => (StatusCode::RANGE_NOT_SATISFIABLE, None),
         HubError::Db(_) | HubError::Io(_) | HubError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
+        HubError::Remote(_) => (StatusCode::BAD_GATEWAY, None),
     }
 }
 
