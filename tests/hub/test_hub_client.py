@@ -151,6 +151,10 @@ def test_snapshot_download_at_a_revision(demo, tmp_path):
 
 def test_list_models_search_author_filter(demo):
     alice.create_repo("alice/another-one")
+    assert str(alice.create_repo("alice/another-one", exist_ok=True)) == f"{ENDPOINT}/alice/another-one"
+    with pytest.raises(HfHubHTTPError) as e:
+        alice.create_repo("alice/another-one")
+    assert e.value.response.status_code == 409
     bob.create_repo("bob/demo-copy")
     ids = [m.id for m in bob.list_models(search="demo")]
     assert set(ids) == {"alice/demo", "bob/demo-copy"}

@@ -42,16 +42,23 @@ pub async fn create(ctx: Ctx, body: Body) -> Result<Response> {
     let private = private_of(b.visibility.as_deref(), b.private)?.unwrap_or(false);
     let hub = ctx.hub();
     let caller = ctx.caller.clone();
-    let repo = blocking(move || {
-        let ns = match b.organization {
-            Some(o) => o,
-            None => caller.user.clone().ok_or_else(|| HubError::Unauthorized("creating a repo needs a write token".into()))?,
-        };
-        hub.create_repo(&caller, rtype, &ns, &b.name, private)
-    })
-    .await?;
-    let url = format!("{}/{}{}", ctx.base, url_prefix(rtype), repo.full_id());
-    Ok(json(json!({ "url": url, "name": repo.full_id(), "id": repo.full_id() })))
+    let ns = match b.organization.clone() {
+        Some(o) => o,
+        None => caller.user.clone().ok_or_else(|| HubError::Unauthorized("creating a repo needs a write token".into()))?,
+    };
+    let id = format!("{ns}/{}", b.name);
+    let url = format!("{}/{}{id}", ctx.base, url_prefix(rtype));
+    match blocking(move || hub.create_repo(&caller, rtype, &ns, &b.name, private)).await {
+        Ok(repo) => Ok(json(json!({ "url": url, "name": repo.full_id(), "id": repo.full_id() }))),
+        // The client reads "url" even from a 409 when it was told `exist_ok=True`.
+        Err(e @ HubError::Conflict(_)) => {
+            let mut resp = crate::server::error_response(&e);
+            *resp.body_mut() = Body::from(json!({ "error": e.to_string(), "url": url }).to_string());
+            resp.headers_mut().remove(axum::http::header::CONTENT_LENGTH);
+            Ok(resp)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Deserialize)]
