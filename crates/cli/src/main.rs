@@ -2,6 +2,7 @@
 
 mod args;
 mod cmd;
+mod hub_args;
 mod settings;
 
 use std::process::ExitCode;

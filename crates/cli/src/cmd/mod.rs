@@ -4,6 +4,8 @@ mod bench;
 mod chat;
 mod convert;
 mod eval;
+mod hub;
+mod hub_client;
 mod imatrix;
 mod info;
 mod kld;
@@ -35,6 +37,8 @@ pub fn dispatch(cmd: Command) -> Result<()> {
         Command::Imatrix(a) => imatrix::run(&a),
         Command::Serve(a) => serve::run(&a),
         Command::Eval(a) => eval::run(&a),
+        Command::Hub(a) => hub::run(&a),
+        Command::Push(a) => hub_client::push(&a),
     }
 }
 

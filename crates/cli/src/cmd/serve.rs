@@ -46,7 +46,7 @@ fn default_id(spec: Option<&str>, path: &std::path::Path) -> String {
     }
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -6,6 +6,9 @@ use store::{PullOptions, Store};
 use crate::args::PullArgs;
 
 pub fn pull(a: &PullArgs) -> Result<()> {
+    if a.source.starts_with("hf:") {
+        return super::hub_client::pull(a);
+    }
     let store = Store::open_default()?;
     let opts = PullOptions { name: a.name.clone(), force: a.force, quiet: a.quiet, ..PullOptions::default() };
     let report = store.pull_report(&a.source, &opts)?;
