@@ -331,3 +331,25 @@ def test_datasets_and_delete(tmp_path):
     alice.delete_repo("alice/data", repo_type="dataset")
     with pytest.raises(RepositoryNotFoundError):
         alice.dataset_info("alice/data")
+
+
+def test_web_pages_render_cards_safely(demo):
+    r = httpx.get(f"{ENDPOINT}/alice/demo")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "script-src" not in r.headers["content-security-policy"] and "default-src 'none'" in r.headers["content-security-policy"]
+    page = r.text
+    assert "<h1>Demo</h1>" in page and "License: <strong>apache-2.0</strong>" in page
+    assert ">big.dat</a>" in page and "11.5 MB" in page and "first upload" in page
+    alice.create_repo("alice/xss")
+    card = b"---\nlicense: mit\n---\n# Hello\n<script>alert('x')</script>\n[click](javascript:alert(1)) <img src=x onerror=alert(2)>\n"
+    alice.upload_file(path_or_fileobj=card, path_in_repo="README.md", repo_id="alice/xss")
+    page = httpx.get(f"{ENDPOINT}/alice/xss").text
+    assert "<h1>Hello</h1>" in page
+    assert "<script" not in page and "&lt;script&gt;" in page
+    assert 'href="javascript' not in page and "<img src=x" not in page
+    gated = httpx.get(f"{ENDPOINT}/alice/gated").text
+    assert "Gated repository" in gated and "Accept the terms" in gated and "License: <strong>gemma</strong>" in gated
+    home = httpx.get(f"{ENDPOINT}/", params={"search": "demo"}).text
+    assert 'href="/alice/demo"' in home and "alice/xss" not in home
+    assert httpx.get(f"{ENDPOINT}/alice/secret").status_code in (200, 404)  # public again after the settings test
+    assert httpx.get(f"{ENDPOINT}/alice/no-such-repo").status_code == 404

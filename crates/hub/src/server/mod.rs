@@ -2,6 +2,7 @@
 //! Store calls are synchronous and run on blocking threads; file bodies stream through channels.
 
 mod error;
+mod html;
 mod io;
 mod json;
 pub mod route;

@@ -40,6 +40,9 @@ pub enum Route {
     LfsUpload(RepoRef, String),
     LfsVerify(RepoRef),
     Resolve { repo: RepoRef, rev: String, path: String },
+    /// Web pages: the repo list and one repo.
+    Home,
+    Page(RepoRef),
 }
 
 fn decode(seg: &str) -> Result<String> {
@@ -115,6 +118,8 @@ pub fn parse(method: &Method, raw_path: &str) -> Result<Route> {
             };
             let offset = segs.len() - rest.len();
             match rest {
+                [""] if get && rtype == RepoType::Model => Ok(Route::Home),
+                [ns, name] if get => Ok(Route::Page(repo_ref(rtype, ns, name)?)),
                 [ns, name, "resolve", r, p @ ..] if get && !p.is_empty() => {
                     let repo = repo_ref(rtype, ns, name)?;
                     let path = repo_path(&segs[offset + 4..])?;
@@ -171,8 +176,7 @@ mod tests {
             "/api/models/alice/m/revision/..%2Fmain",
             "/alice/m/resolve/main/a%00b",
         ] {
-            let m = if bad.contains("resolve") { Method::GET } else { Method::GET };
-            match p(m, bad) {
+            match p(Method::GET, bad) {
                 Err(HubError::BadRequest(_)) => {}
                 other => panic!("{bad}: expected 400, got {other:?}"),
             }

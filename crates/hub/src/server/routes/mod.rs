@@ -8,6 +8,7 @@ mod repos;
 mod resolve;
 mod tree;
 mod upload;
+mod web;
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
@@ -44,6 +45,8 @@ pub(crate) async fn run(ctx: Ctx, route: Route, body: Body) -> Result<Response> 
         Route::AccessList(r, status) => gated::list(ctx, r, status).await,
         Route::AccessHandle(r) => gated::handle(ctx, r, body).await,
         Route::AccessGrant(r) => gated::grant(ctx, r, body).await,
+        Route::Home => web::home(ctx).await,
+        Route::Page(r) => web::repo(ctx, r).await,
     }
 }
 
