@@ -10,7 +10,7 @@
 //!   padding entry "[PAD512]" (UNUSED). Real Qwen 2 tokenizer.json files list `<|endoftext|>`.
 //! - tiny-mistral: we keep `llama.attention.sliding_window` (8), which llama.cpp's converter drops, so
 //!   the file computes what the model computes (our engine honours the key; llama.cpp ignores it).
-//! - tiny-phi3: its SentencePiece tokenizer.json adds no dummy prefix, so we write
+//! - tiny-phi3 (and tiny-phi3-longrope): its SentencePiece tokenizer.json adds no dummy prefix, so we write
 //!   `tokenizer.ggml.add_space_prefix = false` (llama.cpp writes it for Gemma only, and its file
 //!   then tokenizes "Hello" with a leading "▁" piece, unlike transformers).
 
@@ -35,7 +35,9 @@ const FIXTURES: &[(&str, &str)] = &[
     ("tiny-mistral", "model-bf16.gguf"),
     ("tiny-mixtral", "model-bf16.gguf"),
     ("tiny-phi3", "model-bf16.gguf"),
+    ("tiny-phi3-longrope", "model-bf16.gguf"),
     ("tiny-qwen2", "model-bf16.gguf"),
+    ("tiny-qwen2moe", "model-bf16.gguf"),
     ("tiny-qwen3", "model-bf16.gguf"),
     ("tiny-qwen3moe", "model-bf16.gguf"),
 ];
@@ -49,6 +51,7 @@ fn allowed_token(name: &str) -> Option<usize> {
 const EXTRA_KEYS: &[(&str, &str, &str)] = &[
     ("tiny-mistral", "llama.attention.sliding_window", "U32(8)"),
     ("tiny-phi3", "tokenizer.ggml.add_space_prefix", "Bool(false)"),
+    ("tiny-phi3-longrope", "tokenizer.ggml.add_space_prefix", "Bool(false)"),
 ];
 
 fn extra_keys(name: &str) -> Vec<&'static str> {

@@ -63,7 +63,7 @@ pub fn arch_metadata(c: &HfConfig, arch: &str, file_type: u32) -> Result<Entries
                 "qwen3moe" => k.u32("expert_feed_forward_length", c.moe_intermediate_size),
                 "qwen2moe" => {
                     k.u32("expert_feed_forward_length", c.moe_intermediate_size);
-                    k.u32("expert_shared_feed_forward_length", extra_usize(c, "shared_expert_intermediate_size"));
+                    k.u32("expert_shared_feed_forward_length", c.shared_expert_intermediate_size);
                 }
                 "gemma3" => {
                     if let Some(s) = c.final_logit_softcapping.filter(|&s| s != 0.0) {
@@ -150,7 +150,7 @@ fn gemma2(c: &HfConfig, k: &mut Keys, file_type: u32) {
 fn phi3(c: &HfConfig, k: &mut Keys, file_type: u32) -> Result<(), ConvertError> {
     let (n_embd, n_head) = (c.hidden_size.unwrap_or(0), c.num_attention_heads.unwrap_or(1).max(1));
     let rot = (c.partial_rotary_factor.unwrap_or(1.0) * n_embd as f64) as usize / n_head;
-    let orig_ctx = extra_usize(c, "original_max_position_embeddings").or(c.max_position_embeddings);
+    let orig_ctx = c.original_max_position_embeddings.or(c.max_position_embeddings);
     k.u32("context_length", c.max_position_embeddings);
     k.u32("rope.scaling.original_context_length", orig_ctx);
     k.u32("embedding_length", c.hidden_size);
@@ -188,11 +188,14 @@ pub fn phi3_long_rope(c: &HfConfig) -> Result<Option<LongRope>, ConvertError> {
     if kind != "longrope" && kind != "su" {
         return Err(ConvertError::Unsupported(format!("Phi-3 with '{kind}' RoPE scaling (supported: longrope)")));
     }
-    let list = |key: &str| -> Result<Vec<f32>, ConvertError> {
+    let list = |typed: &Option<Vec<f64>>, key: &str| -> Result<Vec<f32>, ConvertError> {
+        if let Some(v) = typed {
+            return Ok(v.iter().map(|&f| f as f32).collect());
+        }
         let v = rs.extra.get(key).and_then(Value::as_array).ok_or_else(|| ConvertError::Invalid(format!("longrope scaling without '{key}' in config.json")))?;
         v.iter().map(|x| x.as_f64().map(|f| f as f32).ok_or_else(|| ConvertError::Invalid(format!("'{key}' holds a non-number")))).collect()
     };
-    let (long, short) = (list("long_factor")?, list("short_factor")?);
+    let (long, short) = (list(&rs.long_factor, "long_factor")?, list(&rs.short_factor, "short_factor")?);
     let (n_embd, n_head) = (c.hidden_size.unwrap_or(0), c.num_attention_heads.unwrap_or(1).max(1));
     let rot = (c.partial_rotary_factor.unwrap_or(1.0) * n_embd as f64) as usize / n_head;
     if long.len() != short.len() || 2 * long.len() != rot {
@@ -204,9 +207,14 @@ pub fn phi3_long_rope(c: &HfConfig) -> Result<Option<LongRope>, ConvertError> {
         )));
     }
     let max_pos = c.max_position_embeddings.unwrap_or(0) as f64;
-    let orig = rs.original_max_position_embeddings.or_else(|| extra_usize(c, "original_max_position_embeddings")).unwrap_or(0) as f64;
+    let orig = rs.original_max_position_embeddings.or(c.original_max_position_embeddings).unwrap_or(0) as f64;
     let scale = if orig > 0.0 { max_pos / orig } else { 1.0 };
-    let attn_factor = if scale > 1.0 { (1.0 + scale.ln() / orig.ln()).sqrt() } else { 1.0 };
+    // An explicit attention factor wins, as in transformers; else its formula.
+    let attn_factor = match rs.attention_factor {
+        Some(f) => f,
+        None if scale > 1.0 => (1.0 + scale.ln() / orig.ln()).sqrt(),
+        None => 1.0,
+    };
     Ok(Some(LongRope { attn_factor: attn_factor as f32, long, short }))
 }
 
