@@ -1,18 +1,10 @@
 //! `agora quantize` and `agora kld` end to end on the tiny fixture model.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn agora(args: &[&str], home: &Path) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_agora")).args(args).env("AGORA_HOME", home).output().expect("run agora");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "agora {args:?} panicked: {stderr}");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
-}
+mod run_util;
 
-fn tiny(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(name)
-}
+use run_util::{agora, testdata as tiny};
 
 fn text_file(dir: &Path) -> PathBuf {
     let p = dir.join("text.txt");
