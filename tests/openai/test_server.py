@@ -156,8 +156,10 @@ def test_json_schema_output_parses_and_validates(client):
         assert isinstance(doc["name"], str) and len(doc["name"]) <= 16
         assert isinstance(doc["age"], int)
         assert all(isinstance(x, str) for x in doc.get("likes", []))
-    # Free-form JSON can run past max_tokens with a small model; this prompt ends (greedy).
-    r = chat(client, 'Return the JSON object {"answer": 42} and nothing else.', max_tokens=100, temperature=0,
+    # Free-form JSON can run past max_tokens with a small model. This prompt ends (greedy) with the same
+    # text at every kernel level (checked with AGORA_CPU=scalar, avx2 and avx512vnni); the previous
+    # one sat on a near-tie that the levels' rounding decided differently.
+    r = chat(client, 'Give a JSON object with the key "answer" set to 42.', max_tokens=100, temperature=0,
              response_format={"type": "json_object"})
     assert r.choices[0].finish_reason == "stop"
     assert isinstance(json.loads(r.choices[0].message.content), dict)
