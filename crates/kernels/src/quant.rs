@@ -67,6 +67,20 @@ pub(crate) fn put_f16(y: &mut [u8], off: usize, v: f32) {
     y[off..off + 2].copy_from_slice(&f32_to_f16(v).to_le_bytes());
 }
 
+/// Stores sub-block `j`'s 6-bit scale `ls` and min `lm` in the 12 packed scale bytes
+/// of a Q4_K / Q5_K block (the layout `decode::scale_min_k4` reads). `j` runs 0..8 in order: the
+/// upper sub-blocks OR their high bits into bytes the lower ones wrote first.
+pub(crate) fn pack_scale_min_k4(sb: &mut [u8], j: usize, ls: u8, lm: u8) {
+    if j < 4 {
+        sb[j] = ls;
+        sb[j + 4] = lm;
+    } else {
+        sb[j + 4] = (ls & 0xF) | ((lm & 0xF) << 4);
+        sb[j - 4] |= (ls >> 4) << 6;
+        sb[j] |= (lm >> 4) << 6;
+    }
+}
+
 /// ggml's `nearest_int`: round half to even, valid for |x| <= 2^22 (larger inputs give garbage
 /// exactly like ggml's, never a panic).
 #[inline]
@@ -599,14 +613,7 @@ fn k4_scales_and_levels(
         // ggml narrows to uint8_t before capping at 63.
         let ls = (nearest_int(inv_scale * scales[j]) as u8).min(63);
         let lm = (nearest_int(inv_min * mins[j]) as u8).min(63);
-        if j < 4 {
-            sb[j] = ls;
-            sb[j + 4] = lm;
-        } else {
-            sb[j + 4] = (ls & 0xF) | ((lm & 0xF) << 4);
-            sb[j - 4] |= (ls >> 4) << 6;
-            sb[j] |= (lm >> 4) << 6;
-        }
+        pack_scale_min_k4(sb, j, ls, lm);
     }
     put_f16(y, 0, max_scale / 63.0);
     put_f16(y, 2, max_min / 63.0);

@@ -9,7 +9,7 @@
 
 use crate::dequant::{check_row, FormatError};
 use crate::quant::{
-    k4_levels, make_qkx2_quants, make_qx_quants, nearest_int, pack_2bit, pack_q4_k, pack_q5, pack_q5_k, put_f16,
+    k4_levels, make_qkx2_quants, make_qx_quants, nearest_int, pack_2bit, pack_q4_k, pack_q5, pack_q5_k, pack_scale_min_k4, put_f16,
     q3_k_finish, quantize_row, block_q6_k_weighted, GROUP_MAX_EPS,
 };
 use crate::dequant::rd_f16;
@@ -282,14 +282,7 @@ fn k4_weighted(x: &[f32], y: &mut [u8], qw: &[f32], l: &mut [u8; QK_K], nmax: i3
     for j in 0..8 {
         // ggml caps at 63 for Q5_K only; Q4_K's levels are already <= 63 unless a level wrapped.
         let (ls, lm) = if nmax == 31 { (ls[j].min(63), lm[j].min(63)) } else { (ls[j], lm[j]) };
-        if j < 4 {
-            sb[j] = ls;
-            sb[j + 4] = lm;
-        } else {
-            sb[j + 4] = (ls & 0xF) | ((lm & 0xF) << 4);
-            sb[j - 4] |= (ls >> 4) << 6;
-            sb[j] |= (lm >> 4) << 6;
-        }
+        pack_scale_min_k4(sb, j, ls, lm);
     }
     put_f16(y, 0, d_block);
     put_f16(y, 2, m_block);
