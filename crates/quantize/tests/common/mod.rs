@@ -20,10 +20,18 @@ pub fn quantize(input: &Path, output: &Path, ftype: FileType) -> Report {
         .unwrap_or_else(|e| panic!("quantizing {} to {}: {e}", input.display(), ftype.name()))
 }
 
-/// A temp folder living as long as the test binary.
+/// A scratch folder per test binary under cargo's target tmp dir. Not a `TempDir` in a static:
+/// statics never drop, so each run leaked its gigabyte F32 files into /tmp. Here the next run
+/// overwrites them and `cargo clean` removes them.
 pub fn scratch() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().expect("temp dir")).path()
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test binary path");
+        let name = exe.file_stem().and_then(|s| s.to_str()).unwrap_or("quantize-test").to_string();
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        dir
+    })
 }
 
 /// The real Gemma 3 270M file dequantized to F32 (the input both we and llama-quantize start from).
