@@ -104,6 +104,13 @@ pub struct ServeArgs {
     /// The model id clients send (default: the store name or file stem)
     #[arg(long)]
     pub model_id: Option<String>,
+    /// Content guard on prompts and answers: a policy YAML file, or a built-in policy
+    /// (standard: redact personal data, refuse prompt injection; strict: refuse both)
+    #[arg(long, value_name = "POLICY")]
+    pub guard: Option<String>,
+    /// The guard's audit log (default: the policy's audit.path, else $AGORA_HOME/logs/guard-audit.jsonl)
+    #[arg(long, value_name = "FILE")]
+    pub guard_log: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -106,3 +106,14 @@ fn run_ctx_chooses_the_long_rope_factors() {
     assert_eq!(short.len(), 4);
     assert_ne!(short, long, "the context size did not change the RoPE factors");
 }
+
+#[test]
+fn bad_guard_policies_are_named_before_anything_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, err) = agora(&["serve", "--guard", "/no/such/policy.yaml", "--port", "0"], dir.path());
+    assert!(!ok && err.contains("cannot read guard policy") && err.contains("standard, strict"), "{err}");
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "input:\n  pii: sometimes\n").unwrap();
+    let (ok, err) = agora(&["serve", "--guard", bad.to_str().unwrap(), "--port", "0"], dir.path());
+    assert!(!ok && err.contains("input.pii") && err.contains("redact"), "{err}");
+}

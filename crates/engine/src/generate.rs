@@ -25,6 +25,8 @@ pub enum StopReason {
     ContextFull,
     /// The caller's callback asked to stop.
     Cancelled,
+    /// A content guard ended the answer (set by the server's output filter, never by the engine).
+    ContentFilter,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]

@@ -25,6 +25,9 @@ pub enum ApiError {
     Busy { queued: usize, limit: usize },
     #[error("the server is shutting down; retry on another instance")]
     ShuttingDown,
+    /// A guard refused the prompt (Azure OpenAI's shape: 400 with code `content_filter`).
+    #[error("{message}")]
+    ContentFilter { message: String },
     #[error("no route for {0}")]
     NotFound(String),
     #[error("internal error: {0}")]
@@ -38,7 +41,7 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Invalid { .. } | ApiError::BadJson(_) | ApiError::ContextLength { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Invalid { .. } | ApiError::BadJson(_) | ApiError::ContextLength { .. } | ApiError::ContentFilter { .. } => StatusCode::BAD_REQUEST,
             ApiError::UnknownModel(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -54,6 +57,7 @@ impl ApiError {
             ApiError::ContextLength { .. } => ("invalid_request_error", Some("context_length_exceeded")),
             ApiError::UnknownModel(_) => ("invalid_request_error", Some("model_not_found")),
             ApiError::NotFound(_) => ("invalid_request_error", Some("not_found")),
+            ApiError::ContentFilter { .. } => ("invalid_request_error", Some("content_filter")),
             ApiError::TooLarge(_) => ("invalid_request_error", Some("request_too_large")),
             ApiError::Unauthorized => ("invalid_request_error", Some("invalid_api_key")),
             ApiError::Busy { .. } => ("rate_limit_error", Some("rate_limit_exceeded")),

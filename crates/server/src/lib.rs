@@ -2,6 +2,7 @@
 //! file, one error type mapped to statuses in `error.rs`, SSE streaming in `sse.rs`.
 
 pub mod error;
+pub mod guard;
 pub mod routes;
 pub mod run;
 pub mod sse;

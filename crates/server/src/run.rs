@@ -32,10 +32,18 @@ pub fn submit_embeddings(st: &AppState, inputs: Vec<Vec<u32>>) -> Result<Events,
     Ok(rx)
 }
 
-/// Queues every request (choice `i` = `requests[i]`); all or nothing from the caller's view.
-pub fn submit_all(st: &AppState, requests: Vec<Request>) -> Result<Events, ApiError> {
+/// Queues every request (choice `i` = `requests[i]`, response `id`); all or nothing from the
+/// caller's view. Each choice's events pass the guard's output filter when one is set.
+pub fn submit_all(st: &AppState, id: &str, requests: Vec<Request>) -> Result<Events, ApiError> {
     let (tx, rx) = unbounded_channel();
-    let parts = requests.into_iter().enumerate().map(|(index, req)| (req, Box::new(Tagged { index, tx: tx.clone() }) as Box<dyn Sink>)).collect();
+    let parts = requests
+        .into_iter()
+        .enumerate()
+        .map(|(index, req)| {
+            let sink = crate::guard::wrap(st, id, index, req.prompt.len(), Box::new(Tagged { index, tx: tx.clone() }));
+            (req, sink)
+        })
+        .collect();
     st.scheduler.submit_group(parts)?;
     Ok(rx)
 }

@@ -27,6 +27,8 @@ pub struct AppState {
     pub bos: String,
     pub eos: String,
     pub created: u64,
+    /// `agora serve --guard`: checks on prompts and answers.
+    pub guard: Option<Arc<safety::Guard>>,
 }
 
 pub type Shared = Arc<AppState>;
@@ -37,7 +39,7 @@ impl AppState {
         let template = ChatTemplate::from_source_or_default(tok.chat_template(), &model.model.config().arch)?;
         let text_of = |id: Option<u32>| id.and_then(|i| tok.token_text(i)).unwrap_or("").to_string();
         let (bos, eos) = (text_of(tok.bos_id()), text_of(tok.eos_id()));
-        Ok(Self { config, model, scheduler, template, bos, eos, created: now() })
+        Ok(Self { config, model, scheduler, template, bos, eos, created: now(), guard: None })
     }
 
     pub fn n_ctx(&self) -> usize {

@@ -4,6 +4,7 @@ mod bench;
 mod chat;
 mod convert;
 mod eval;
+mod guard;
 mod hub;
 mod hub_client;
 mod imatrix;

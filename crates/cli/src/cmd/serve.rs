@@ -13,6 +13,8 @@ pub fn run(a: &ServeArgs) -> Result<()> {
     if a.parallel == 0 || a.ctx < 16 || a.step_tokens == 0 {
         bail!("--parallel and --step-tokens must be at least 1 and --ctx at least 16");
     }
+    // The policy first: a mistake in it should not wait for a model load.
+    let guard = super::guard::build(a.guard.as_deref(), a.guard_log.as_deref(), settings::threads(a.threads))?;
     let path = settings::resolve_model(a.model.as_deref(), true)?;
     let lm = Arc::new(super::open_model_ctx(&path, a.ctx)?);
     let model_id = a.model_id.clone().unwrap_or_else(|| default_id(a.model.as_deref(), &path));
@@ -24,7 +26,12 @@ pub fn run(a: &ServeArgs) -> Result<()> {
     let sched_cfg = SchedulerConfig { n_ctx: a.ctx, slots: a.parallel, max_queue: a.queue, step_tokens: a.step_tokens, threads: settings::threads(a.threads) };
     let scheduler = Scheduler::start(lm.clone(), sched_cfg);
     let config = ServerConfig { model_id: model_id.clone(), api_keys, cors_origins: a.cors_origins.clone(), max_body_bytes: a.max_body };
-    let state = Arc::new(AppState::new(config, lm, scheduler)?);
+    let mut state = AppState::new(config, lm, scheduler)?;
+    state.guard = guard;
+    if let Some(g) = &state.guard {
+        eprintln!("agora: content guard '{}' on; audit log {}", g.policy.name, g.audit_path().display());
+    }
+    let state = Arc::new(state);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(async move {
         let addr = format!("{}:{}", a.host, a.port);

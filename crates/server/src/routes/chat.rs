@@ -22,7 +22,10 @@ use crate::wire::common::{finish_reason, ResponseFormat, Usage};
 pub async fn handle(State(st): State<Shared>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
     let req: ChatRequest = parse_json(body, st.config.max_body_bytes)?;
     check_model(&st, &req.model)?;
-    let messages = messages(&req.messages)?;
+    let id = new_id("chatcmpl");
+    let mut messages = messages(&req.messages)?;
+    crate::guard::screen_messages(&st, &id, &mut messages)?;
+    crate::guard::check_logprobs(&st, req.logprobs)?;
     let rendered = st.template.render(&messages, true, &st.bos, &st.eos).map_err(|e| ApiError::invalid("messages", e.to_string()))?;
     let ids = st.model.tokenizer.encode_chat_prompt(&rendered).map_err(|e| ApiError::invalid("messages", e.to_string()))?;
     let n = choices(&req.sampling)?;
@@ -35,8 +38,7 @@ pub async fn handle(State(st): State<Shared>, body: Result<Bytes, BytesRejection
     let schema = response_schema(req.response_format.as_ref())?;
     let make = || schema.clone().map(|s| Box::new(JsonConstraint::new(s)) as Box<dyn TextConstraint>);
     let base = Request { prompt: ids.clone(), params, logprobs: req.logprobs.then_some(k), prompt_logprobs: false, constraint: None, ignore_eos: req.sampling.ignore_eos };
-    let rx = submit_all(&st, fan_out(base, n, make))?;
-    let id = new_id("chatcmpl");
+    let rx = submit_all(&st, &id, fan_out(base, n, make))?;
     if req.stream {
         let include_usage = req.stream_options.as_ref().is_some_and(|o| o.include_usage);
         let r = ChatStream { st: st.clone(), id, n, want_logprobs: req.logprobs, include_usage, usage: Usage::default(), prompt_tokens: ids.len() };

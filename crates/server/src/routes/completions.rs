@@ -34,7 +34,9 @@ struct PromptIn {
 pub async fn handle(State(st): State<Shared>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
     let req: CompletionRequest = parse_json(body, st.config.max_body_bytes)?;
     check_model(&st, &req.model)?;
-    let prompts = prompts(&st, &req.prompt)?;
+    let id = new_id("cmpl");
+    crate::guard::check_logprobs(&st, req.logprobs.is_some())?;
+    let prompts = prompts(&st, &req.prompt, &id)?;
     let n = choices(&req.sampling)?;
     let k = top_logprobs("logprobs", req.logprobs)?;
     let mut requests = Vec::new();
@@ -47,8 +49,7 @@ pub async fn handle(State(st): State<Shared>, body: Result<Bytes, BytesRejection
         usage.add(p.ids.len(), 0);
     }
     let total = requests.len();
-    let rx = submit_all(&st, requests)?;
-    let id = new_id("cmpl");
+    let rx = submit_all(&st, &id, requests)?;
     if req.stream {
         let include_usage = req.stream_options.as_ref().is_some_and(|o| o.include_usage);
         let echo: Vec<String> = (0..total).map(|i| if req.echo { prompts[i / n].text.clone() } else { String::new() }).collect();
@@ -80,24 +81,28 @@ pub async fn handle(State(st): State<Shared>, body: Result<Bytes, BytesRejection
     Ok(Json(resp).into_response())
 }
 
-fn prompts(st: &AppState, p: &Prompt) -> Result<Vec<PromptIn>, ApiError> {
+fn prompts(st: &AppState, p: &Prompt, id: &str) -> Result<Vec<PromptIn>, ApiError> {
     let tok = &st.model.tokenizer;
     let vocab = tok.vocab_size();
-    let from_text = |t: &str| -> Result<PromptIn, ApiError> {
-        let ids = tok.encode(t, true, false).map_err(|e| ApiError::invalid("prompt", e.to_string()))?;
-        Ok(PromptIn { ids, text: t.to_string() })
+    let field = |i: usize, many: bool| if many { format!("prompt[{i}]") } else { "prompt".to_string() };
+    let from_text = |i: usize, t: &str, many: bool| -> Result<PromptIn, ApiError> {
+        let t = crate::guard::screen_prompt(st, id, &field(i, many), t)?;
+        let ids = tok.encode(&t, true, false).map_err(|e| ApiError::invalid("prompt", e.to_string()))?;
+        Ok(PromptIn { ids, text: t })
     };
-    let from_ids = |ids: &[u32]| -> Result<PromptIn, ApiError> {
+    let from_ids = |i: usize, ids: &[u32], many: bool| -> Result<PromptIn, ApiError> {
         if let Some(bad) = ids.iter().find(|&&i| i as usize >= vocab) {
             return Err(ApiError::invalid("prompt", format!("token id {bad} is outside the vocabulary (size {vocab})")));
         }
-        Ok(PromptIn { ids: ids.to_vec(), text: tok.decode(ids, true) })
+        let text = tok.decode(ids, true);
+        crate::guard::screen_token_prompt(st, id, &field(i, many), &text)?;
+        Ok(PromptIn { ids: ids.to_vec(), text })
     };
     let list = match p {
-        Prompt::Text(t) => vec![from_text(t)?],
-        Prompt::Texts(ts) => ts.iter().map(|t| from_text(t)).collect::<Result<_, _>>()?,
-        Prompt::Ids(ids) => vec![from_ids(ids)?],
-        Prompt::IdLists(l) => l.iter().map(|ids| from_ids(ids)).collect::<Result<_, _>>()?,
+        Prompt::Text(t) => vec![from_text(0, t, false)?],
+        Prompt::Texts(ts) => ts.iter().enumerate().map(|(i, t)| from_text(i, t, true)).collect::<Result<_, _>>()?,
+        Prompt::Ids(ids) => vec![from_ids(0, ids, false)?],
+        Prompt::IdLists(l) => l.iter().enumerate().map(|(i, ids)| from_ids(i, ids, true)).collect::<Result<_, _>>()?,
     };
     if list.is_empty() || list.len() > MAX_PROMPTS {
         return Err(ApiError::invalid("prompt", format!("give between 1 and {MAX_PROMPTS} prompts, got {}", list.len())));

@@ -81,5 +81,6 @@ pub fn finish_reason(r: engine::StopReason) -> &'static str {
     match r {
         Eog | StopString | Cancelled => "stop",
         MaxTokens | ContextFull => "length",
+        ContentFilter => "content_filter",
     }
 }
