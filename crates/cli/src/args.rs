@@ -142,6 +142,10 @@ pub struct ModelOpts {
     /// Context size in tokens
     #[arg(long, short = 'c', default_value_t = 2048)]
     pub ctx: usize,
+    /// A LoRA adapter folder in PEFT's format (adapter_config.json + adapter_model.safetensors)
+    /// applied on top of the model
+    #[arg(long, value_name = "DIR")]
+    pub lora: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

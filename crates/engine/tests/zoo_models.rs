@@ -185,7 +185,7 @@ zoo_tests!(phi3_longrope, "tiny-phi3-longrope", None);
 
 /// Largest |dlogit| against the golden rows of `seqs` for a long-rope model loaded for `n_ctx` tokens.
 fn longrope_max_diff(path: &std::path::Path, n_ctx: usize, seqs: &serde_json::Value) -> f32 {
-    let lm = LoadedModel::open_with(path, &LoadOptions { n_ctx: Some(n_ctx) }).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let lm = LoadedModel::open_with(path, &LoadOptions { n_ctx: Some(n_ctx), ..Default::default() }).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let nv = lm.model.config().n_vocab;
     let pool = ThreadPool::new(2);
     let mut max = 0.0f32;

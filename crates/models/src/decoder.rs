@@ -13,6 +13,11 @@ use crate::{ForwardCtx, LogitsWanted, ModelConfig, ModelError, SeqInput, SeqRows
 /// belong to the sequences in `seqs`.
 pub trait Block: Send + Sync {
     fn forward(&self, pool: &ThreadPool, s: &mut Scratch, n: usize, seqs: &mut [SeqRows<'_>]);
+
+    /// The linears a LoRA adapter may target; empty where adapters are not supported yet.
+    fn linears_mut(&mut self) -> Vec<&mut Linear> {
+        Vec::new()
+    }
 }
 
 pub struct Decoder<B: Block> {

@@ -10,6 +10,7 @@ pub mod registry;
 pub mod model;
 pub mod decoder;
 pub mod observe;
+pub mod lora;
 
 pub use error::ModelError;
 pub use kv::{KvAccess, LayerKvMut, SeqRows};

@@ -31,6 +31,8 @@ pub struct LoadOptions {
     /// Tokens per sequence the model will run (prompt + generation); None: its training context.
     /// Phi-3 long-rope models pick their RoPE factors from it (llama.cpp's `n_ctx`).
     pub n_ctx: Option<usize>,
+    /// A PEFT LoRA adapter folder applied on top of the base weights.
+    pub lora: Option<std::path::PathBuf>,
 }
 
 /// Which logits `forward` must produce.
@@ -113,6 +115,11 @@ impl LogitsWanted {
 
 pub trait Model: Send + Sync {
     fn config(&self) -> &ModelConfig;
+
+    /// Applies a LoRA adapter to the linears it names; every delta must find its linear.
+    fn attach_lora(&mut self, _adapter: &crate::lora::LoraAdapter) -> Result<(), ModelError> {
+        Err(ModelError::Config(format!("LoRA adapters are not supported for {} models", self.config().arch)))
+    }
 
     /// Runs several sequences through the model in one pass: every weight matrix is read once
     /// for all their tokens (continuous batching). Keys/values go into each sequence's cache;

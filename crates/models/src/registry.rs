@@ -16,7 +16,12 @@ pub fn load_model(path: &Path) -> Result<(Box<dyn Model>, WeightSource), ModelEr
 /// `load_model` for a given context size (see [`LoadOptions`]).
 pub fn load_model_with(path: &Path, opts: &LoadOptions) -> Result<(Box<dyn Model>, WeightSource), ModelError> {
     let src = WeightSource::open(path)?;
-    let model = build_with(&src, opts)?;
+    let mut model = build_with(&src, opts)?;
+    if let Some(dir) = &opts.lora {
+        let c = model.config();
+        let adapter = crate::lora::LoraAdapter::open_peft(dir, &c.arch, c.n_head, c.n_kv_head)?;
+        model.attach_lora(&adapter)?;
+    }
     Ok((model, src))
 }
 
@@ -52,5 +57,27 @@ impl<B: Block> Model for Decoder<B> {
         out: &mut Vec<f32>,
     ) -> Result<(), ModelError> {
         Decoder::forward_batch(self, ctx, seqs, out)
+    }
+
+    fn attach_lora(&mut self, adapter: &crate::lora::LoraAdapter) -> Result<(), ModelError> {
+        let mut left: std::collections::BTreeSet<&str> = adapter.deltas.keys().map(String::as_str).collect();
+        let linears = self.layers.iter_mut().flat_map(|l| l.linears_mut()).chain(std::iter::once(&mut self.output));
+        for lin in linears {
+            if let Some((name, d)) = adapter.deltas.get_key_value(&lin.tensor().name) {
+                lin.set_lora(d.clone())?;
+                left.remove(name.as_str());
+            }
+        }
+        if !left.is_empty() {
+            let names: Vec<&str> = left.into_iter().take(5).collect();
+            return Err(ModelError::Config(format!(
+                "the LoRA adapter {} (made for {}) targets weights this {} model does not have or cannot adapt: {} (adapters work on the attention and MLP projections of the base model they were trained on)",
+                adapter.dir.display(),
+                adapter.base_model.as_deref().unwrap_or("an unnamed base model"),
+                self.config.arch,
+                names.join(", ")
+            )));
+        }
+        Ok(())
     }
 }

@@ -13,7 +13,7 @@ use crate::settings;
 
 pub fn run(a: &ChatArgs) -> Result<()> {
     let path = settings::resolve_model(a.model.as_deref(), true)?;
-    let lm = super::open_model_ctx(&path, a.opts.ctx)?;
+    let lm = super::open_model_lora(&path, a.opts.ctx, a.opts.lora.as_deref())?;
     let template = ChatTemplate::from_source_or_default(lm.tokenizer.chat_template(), &lm.model.config().arch)?;
     let tok = &lm.tokenizer;
     let text_of = |id: Option<u32>| id.and_then(|i| tok.token_text(i)).unwrap_or("").to_string();

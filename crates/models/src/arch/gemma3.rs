@@ -97,6 +97,12 @@ pub struct Gemma3Layer {
 }
 
 impl Block for Gemma3Layer {
+    fn linears_mut(&mut self) -> Vec<&mut Linear> {
+        let mut v = self.attn.linears_mut();
+        v.extend(self.mlp.linears_mut());
+        v
+    }
+
     fn forward(&self, pool: &ThreadPool, s: &mut Scratch, n: usize, seqs: &mut [SeqRows<'_>]) {
         let len = n * self.attn_norm.dim();
         self.attn_norm.forward(&s.x[..len], sized(&mut s.h, len));

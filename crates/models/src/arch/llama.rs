@@ -150,6 +150,14 @@ pub struct LlamaLayer {
 }
 
 impl Block for LlamaLayer {
+    fn linears_mut(&mut self) -> Vec<&mut Linear> {
+        let mut v = self.attn.linears_mut();
+        if let Ffn::Dense(m) = &mut self.mlp {
+            v.extend(m.linears_mut());
+        }
+        v
+    }
+
     fn forward(&self, pool: &ThreadPool, s: &mut Scratch, n: usize, seqs: &mut [SeqRows<'_>]) {
         let len = n * self.attn_norm.dim();
         self.attn_norm.forward(&s.x[..len], sized(&mut s.h, len));

@@ -29,6 +29,10 @@ pub struct SelfAttention {
 }
 
 impl SelfAttention {
+    pub fn linears_mut(&mut self) -> Vec<&mut Linear> {
+        vec![&mut self.wq, &mut self.wk, &mut self.wv, &mut self.wo]
+    }
+
     /// h: [n, n_embd] normalised input, rows split among `seqs`; result in `s.o`: [n, n_embd].
     pub fn forward(&self, pool: &ThreadPool, s: &mut Scratch, n: usize, seqs: &mut [SeqRows<'_>]) {
         let (hd, nh, nkv) = (self.head_dim, self.n_head, self.n_kv_head);

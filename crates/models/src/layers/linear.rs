@@ -1,5 +1,5 @@
 //! One linear type for dense (F32/F16/BF16) and block-quantized weights: y = x W^T (+ b).
-//! A LoRA adapter will wrap this type rather than add a twin.
+//! A LoRA adapter rides along inside it (`set_lora`) rather than as a twin type.
 
 use kernels::matmul::{matmul, QMatrix};
 use kernels::pool::ThreadPool;
@@ -12,6 +12,7 @@ pub struct Linear {
     bias: Option<Vec<f32>>, // [rows] (Qwen2 q/k/v, Falcon, Phi)
     pub rows: usize,
     pub cols: usize,
+    lora: Option<crate::lora::LoraDelta>,
 }
 
 impl Linear {
@@ -24,7 +25,7 @@ impl Linear {
             return Err(ModelError::BadShape { name: weight.name.clone(), got: weight.shape.clone(), want: vec![cols, rows] });
         }
         QMatrix::new(weight.ty, weight.data(), rows, cols)?;
-        Ok(Self { weight, bias: None, rows, cols })
+        Ok(Self { weight, bias: None, rows, cols, lora: None })
     }
 
     /// Adds a bias vector (`[rows]`, any float type), checked against the output size.
@@ -37,12 +38,27 @@ impl Linear {
         &self.weight
     }
 
+    /// Adds a LoRA delta, checked against this weight's shape.
+    pub fn set_lora(&mut self, d: crate::lora::LoraDelta) -> Result<(), ModelError> {
+        if (d.rows, d.cols) != (self.rows, self.cols) {
+            return Err(ModelError::Config(format!(
+                "LoRA delta for '{}' is [{}, {}], the weight is [{}, {}]",
+                self.weight.name, d.rows, d.cols, self.rows, self.cols
+            )));
+        }
+        self.lora = Some(d);
+        Ok(())
+    }
+
     /// x: [m, cols] -> y: [m, rows]
     pub fn forward(&self, pool: &ThreadPool, x: &[f32], m: usize, y: &mut [f32]) {
         let w = QMatrix { ty: self.weight.ty, data: self.weight.data(), rows: self.rows, cols: self.cols };
         let y = &mut y[..m * self.rows];
         crate::observe::notify(&self.weight.name, &x[..m * self.cols], m, self.cols);
         matmul(pool, &w, &x[..m * self.cols], m, y);
+        if let Some(l) = &self.lora {
+            l.add_to(pool, x, m, y);
+        }
         if let Some(b) = &self.bias {
             y.chunks_exact_mut(self.rows).for_each(|row| kernels::ops::add_assign(row, b));
         }

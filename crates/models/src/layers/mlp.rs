@@ -24,6 +24,10 @@ pub struct GatedMlp {
 }
 
 impl GatedMlp {
+    pub fn linears_mut(&mut self) -> Vec<&mut Linear> {
+        vec![&mut self.gate, &mut self.up, &mut self.down]
+    }
+
     /// `s.h`: [n, n_embd] -> `s.o`: [n, n_embd]
     pub fn forward(&self, pool: &ThreadPool, s: &mut Scratch, n: usize) {
         let n_ff = self.gate.rows;

@@ -17,7 +17,7 @@ use crate::safetensors::SafetensorsFile;
 use crate::tensor::Tensor;
 
 pub use config::{HfConfig, RopeScaling, TokenIds};
-pub use name_map::hf_to_gguf_name;
+pub use name_map::{hf_to_gguf_name, permutes_qk, qk_permutation};
 
 const INDEX_FILE: &str = "model.safetensors.index.json";
 

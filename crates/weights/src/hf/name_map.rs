@@ -7,7 +7,7 @@ pub(crate) fn adds_one_to_norms(model_type: &str) -> bool {
 }
 
 /// Families whose GGUF q/k rows are permuted from HF's rotate-half RoPE layout to ggml's interleaved one.
-pub(crate) fn permutes_qk(model_type: &str) -> bool {
+pub fn permutes_qk(model_type: &str) -> bool {
     matches!(model_type, "llama" | "mistral" | "mixtral")
 }
 
@@ -141,7 +141,7 @@ pub fn hf_to_gguf_name(hf: &str, model_type: &str) -> Option<String> {
 /// The inverse row permutation llama.cpp's converter applies to Llama q/k projections: within each head of
 /// `head_dim` rows, new row 2*i + j takes old row j*head_dim/2 + i (j in 0..2). Returns the source row of
 /// each destination row, or None when the row count does not split into `n_heads` even-sized heads.
-pub(crate) fn qk_permutation(n_rows: usize, n_heads: usize) -> Option<Vec<usize>> {
+pub fn qk_permutation(n_rows: usize, n_heads: usize) -> Option<Vec<usize>> {
     if n_heads == 0 || n_rows % n_heads != 0 || (n_rows / n_heads) % 2 != 0 {
         return None;
     }
