@@ -37,6 +37,8 @@ pub enum Command {
     Convert(ConvertArgs),
     /// KL divergence of a quantized model from its base, like llama-perplexity --kl-divergence
     Kld(KldArgs),
+    /// Fold a PEFT LoRA adapter into its GGUF base model: `agora merge BASE ADAPTER_DIR out.gguf --type Q8_0`
+    Merge(MergeArgs),
     /// Collect an importance matrix for `quantize --imatrix`, like llama-imatrix
     Imatrix(ImatrixArgs),
     /// Serve a model over the OpenAI-compatible HTTP API (continuous batching)
@@ -285,6 +287,23 @@ pub struct QuantizeArgs {
     /// Weigh the quantization by this importance matrix (from `agora imatrix` or llama-imatrix, .dat or .gguf)
     #[arg(long, value_name = "FILE")]
     pub imatrix: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Base model: a .gguf file or a model name in the store
+    pub base: String,
+    /// LoRA adapter folder in PEFT's format (adapter_config.json + adapter_model.safetensors)
+    pub adapter: PathBuf,
+    /// Output .gguf file (written atomically)
+    pub output: PathBuf,
+    /// Output type (as for `agora quantize`); default F16
+    #[arg(long = "type", default_value = "F16")]
+    pub ty: String,
+    #[arg(long, short = 't')]
+    pub threads: Option<usize>,
     #[arg(long)]
     pub json: bool,
 }

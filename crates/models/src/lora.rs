@@ -34,6 +34,20 @@ impl LoraDelta {
         Self { a: to_bytes(a), b: to_bytes(b), r, rows, cols, scale }
     }
 
+    /// W[rows, cols] += scale * B A: the adapter folded into a dense copy of the weight.
+    pub fn merge_into(&self, w: &mut [f32]) {
+        let f = |bytes: &[u8]| -> Vec<f32> { bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect() };
+        let (a, b) = (f(&self.a), f(&self.b));
+        for (o, row) in w.chunks_exact_mut(self.cols).take(self.rows).enumerate() {
+            for j in 0..self.r {
+                let s = self.scale * b[o * self.r + j];
+                for (x, &aj) in row.iter_mut().zip(&a[j * self.cols..(j + 1) * self.cols]) {
+                    *x += s * aj;
+                }
+            }
+        }
+    }
+
     /// y[m, rows] += scale * (x[m, cols] A^T) B^T
     pub fn add_to(&self, pool: &ThreadPool, x: &[f32], m: usize, y: &mut [f32]) {
         let qa = QMatrix { ty: GgmlType::F32, data: &self.a, rows: self.r, cols: self.cols };

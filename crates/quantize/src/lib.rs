@@ -7,6 +7,7 @@ pub mod error;
 pub mod ftype;
 pub mod imatrix;
 pub mod kld;
+pub mod merge;
 pub mod plan;
 pub mod writer;
 
@@ -15,4 +16,4 @@ pub use ftype::FileType;
 pub use kld::{kl_divergence, KldReport};
 pub use plan::{Plan, TensorPlan};
 pub use imatrix::Imatrix;
-pub use writer::{quantize_file, quantize_file_with_imatrix, ImatrixUse, Options, Progress, Report};
+pub use writer::{quantize_edited, quantize_file, quantize_file_with_imatrix, ImatrixUse, Options, Progress, Report, TensorEdit};

@@ -141,6 +141,22 @@ pub fn quantize_file_with_imatrix(
     imat: Option<&ImatrixUse>,
     on_progress: &mut dyn FnMut(Progress),
 ) -> Result<Report> {
+    quantize_edited(input, output, opts, imat, &|_| Ok(None), on_progress)
+}
+
+/// Changes a tensor's values before it is written: `Some(f32 tensor)` replaces it (and is
+/// quantized to the plan's type even where the plan would copy the input), `None` keeps it.
+pub type TensorEdit<'a> = dyn Fn(&Tensor) -> Result<Option<Tensor>> + 'a;
+
+/// `quantize_file_with_imatrix` with some tensors changed on the way (LoRA merging).
+pub fn quantize_edited(
+    input: &Path,
+    output: &Path,
+    opts: &Options,
+    imat: Option<&ImatrixUse>,
+    edit: &TensorEdit,
+    on_progress: &mut dyn FnMut(Progress),
+) -> Result<Report> {
     check_paths(input, output)?;
     let t0 = Instant::now();
     let gguf = GgufFile::open(input)?;
@@ -204,7 +220,11 @@ pub fn quantize_file_with_imatrix(
         let tp = &plan.tensors[i];
         let step = (|| -> Result<()> {
             let src = gguf.tensor(&tp.name)?;
-            if tp.converts() {
+            if let Some(edited) = edit(&src)? {
+                let qw = imat.and_then(|u| u.matrix.weights(&tp.name));
+                convert_weighted_into(&edited, tp.to, threads, qw.as_deref(), &mut buf)?;
+                w.write_all(&buf).map_err(|e| io_err(output, e))?;
+            } else if tp.converts() {
                 let qw = imat.and_then(|u| u.matrix.weights(&tp.name));
                 convert_weighted_into(&src, tp.to, threads, qw.as_deref(), &mut buf)?;
                 w.write_all(&buf).map_err(|e| io_err(output, e))?;

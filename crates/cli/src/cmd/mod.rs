@@ -10,6 +10,7 @@ mod hub_client;
 mod imatrix;
 mod info;
 mod kld;
+mod merge;
 mod perplexity;
 mod quantize;
 mod run;
@@ -33,6 +34,7 @@ pub fn dispatch(cmd: Command) -> Result<()> {
         Command::Perplexity(a) => perplexity::run(&a),
         Command::Bench(a) => bench::run(&a),
         Command::Quantize(a) => quantize::run(&a),
+        Command::Merge(a) => merge::run(&a),
         Command::Kld(a) => kld::run(&a),
         Command::Convert(a) => convert::run(&a),
         Command::Imatrix(a) => imatrix::run(&a),
