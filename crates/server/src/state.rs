@@ -1,4 +1,5 @@
-//! What every handler shares: the model, its scheduler and the server settings.
+//! What every handler shares: the server settings and the models it runs, each with its own
+//! scheduler. Requests pick a model by the `model` field.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -7,10 +8,11 @@ use engine::batch::Scheduler;
 use engine::LoadedModel;
 use tokenize::chat::ChatTemplate;
 
+use crate::error::ApiError;
+use crate::meta::ModelMeta;
+
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    /// The id clients name in `model` (and `/v1/models` lists).
-    pub model_id: String,
     /// Accepted bearer tokens; empty = no authentication.
     pub api_keys: Vec<String>,
     /// Origins allowed by CORS; empty = no CORS headers, `*` = any.
@@ -18,8 +20,11 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
 }
 
-pub struct AppState {
-    pub config: ServerConfig,
+/// One served model: its weights, scheduler, chat template and what `/v1/models` says about it.
+pub struct ModelState {
+    /// The id clients name in `model` (and `/v1/models` lists).
+    pub id: String,
+    pub meta: ModelMeta,
     pub model: Arc<LoadedModel>,
     pub scheduler: Scheduler,
     pub template: ChatTemplate,
@@ -29,19 +34,57 @@ pub struct AppState {
     pub created: u64,
 }
 
+pub struct AppState {
+    pub config: ServerConfig,
+    /// In the order given on the command line; the first answers routes without a `model` field.
+    pub models: Vec<Arc<ModelState>>,
+}
+
 pub type Shared = Arc<AppState>;
 
-impl AppState {
-    pub fn new(config: ServerConfig, model: Arc<LoadedModel>, scheduler: Scheduler) -> Result<Self, tokenize::TokenizeError> {
+impl ModelState {
+    pub fn new(id: String, meta: ModelMeta, model: Arc<LoadedModel>, scheduler: Scheduler) -> Result<Self, tokenize::TokenizeError> {
         let tok = &model.tokenizer;
         let template = ChatTemplate::from_source_or_default(tok.chat_template(), &model.model.config().arch)?;
         let text_of = |id: Option<u32>| id.and_then(|i| tok.token_text(i)).unwrap_or("").to_string();
         let (bos, eos) = (text_of(tok.bos_id()), text_of(tok.eos_id()));
-        Ok(Self { config, model, scheduler, template, bos, eos, created: now() })
+        Ok(Self { id, meta, model, scheduler, template, bos, eos, created: now() })
     }
 
     pub fn n_ctx(&self) -> usize {
         self.scheduler.config().n_ctx
+    }
+}
+
+impl AppState {
+    /// Fails on no models or two with one id: routing by id must be unambiguous.
+    pub fn new(config: ServerConfig, models: Vec<Arc<ModelState>>) -> Result<Self, String> {
+        if models.is_empty() {
+            return Err("a server needs at least one model".into());
+        }
+        for (i, m) in models.iter().enumerate() {
+            if models[..i].iter().any(|o| o.id == m.id) {
+                return Err(format!("two models have the id '{}'; give each a distinct id", m.id));
+            }
+        }
+        Ok(Self { config, models })
+    }
+
+    /// The model a request names; unknown ids are a 404 listing the ones served.
+    pub fn model(&self, id: &str) -> Result<Arc<ModelState>, ApiError> {
+        self.models.iter().find(|m| m.id == id).cloned().ok_or_else(|| ApiError::UnknownModel { asked: id.to_string(), available: self.ids() })
+    }
+
+    /// `model(id)` when given, else the first model (routes where OpenAI has no `model` field).
+    pub fn model_or_first(&self, id: Option<&str>) -> Result<Arc<ModelState>, ApiError> {
+        match id {
+            Some(id) => self.model(id),
+            None => Ok(self.models[0].clone()),
+        }
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.models.iter().map(|m| m.id.clone()).collect()
     }
 }
 
