@@ -37,6 +37,7 @@ pub fn router(st: Shared) -> Router {
         .route("/metrics", get(metrics::handle))
         .route("/", get(playground::index))
         .route("/playground/{file}", get(playground::file))
+        .route("/favicon.ico", get(playground::favicon))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(st.config.max_body_bytes))
         .with_state(st.clone());

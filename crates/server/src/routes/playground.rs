@@ -31,6 +31,11 @@ pub async fn index() -> Response {
     asset(INDEX, "text/html; charset=utf-8")
 }
 
+/// Browsers ask for it on every page; an empty answer keeps their consoles clean.
+pub async fn favicon() -> axum::http::StatusCode {
+    axum::http::StatusCode::NO_CONTENT
+}
+
 pub async fn file(Path(name): Path<String>) -> Result<Response, ApiError> {
     match name.as_str() {
         "app.js" => Ok(asset(APP_JS, "text/javascript; charset=utf-8")),
