@@ -91,3 +91,41 @@ impl AppState {
 pub fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::batch::SchedulerConfig;
+
+    fn served(lm: &Arc<LoadedModel>, id: &str) -> Arc<ModelState> {
+        let cfg = SchedulerConfig { n_ctx: 64, slots: 1, max_queue: 1, step_tokens: 16, threads: 1 };
+        Arc::new(ModelState::new(id.into(), ModelMeta::default(), lm.clone(), Scheduler::start(lm.clone(), cfg)).unwrap())
+    }
+
+    fn config() -> ServerConfig {
+        ServerConfig { api_keys: vec![], cors_origins: vec![], max_body_bytes: 1 << 20 }
+    }
+
+    #[test]
+    fn requests_route_by_id_and_unknown_ids_name_the_served_ones() {
+        let lm = Arc::new(LoadedModel::open(&store::test_model_path()).unwrap());
+        let app = AppState::new(config(), vec![served(&lm, "base"), served(&lm, "tuned")]).unwrap();
+        assert_eq!(app.model("tuned").unwrap().id, "tuned");
+        assert_eq!(app.model("base").unwrap().id, "base");
+        assert_eq!(app.model_or_first(None).unwrap().id, "base");
+        let err = app.model("gpt-4").err().unwrap();
+        assert_eq!(err.status(), axum::http::StatusCode::NOT_FOUND);
+        let body = err.body();
+        assert_eq!(body["error"]["code"], "model_not_found");
+        assert_eq!(body["error"]["param"], "model");
+        let msg = body["error"]["message"].as_str().unwrap();
+        assert!(msg.contains("'gpt-4'") && msg.contains("base, tuned"), "{msg}");
+        // Two models under one id could not be told apart: refused at start.
+        let dup = AppState::new(config(), vec![served(&lm, "same"), served(&lm, "same")]).err().unwrap();
+        assert!(dup.contains("'same'"), "{dup}");
+        assert!(AppState::new(config(), vec![]).is_err());
+        for m in app.models.iter() {
+            m.scheduler.shutdown();
+        }
+    }
+}

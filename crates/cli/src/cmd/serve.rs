@@ -33,7 +33,7 @@ pub fn run(a: &ServeArgs) -> Result<()> {
         let lm = Arc::new(super::open_model_ctx(&path, a.ctx)?);
         let id = match a.model_ids.get(i) {
             Some(id) => id.clone(),
-            None => unique_id(default_id(*spec, &path), &models),
+            None => unique_id(default_id(*spec, &path), &models.iter().map(|m: &Arc<ModelState>| m.id.clone()).collect::<Vec<_>>()),
         };
         let meta = model_meta(&lm);
         let sched_cfg = SchedulerConfig { n_ctx: a.ctx, slots: a.parallel, max_queue: a.queue, step_tokens: a.step_tokens, threads: settings::threads(a.threads) };
@@ -65,8 +65,8 @@ fn default_id(spec: Option<&str>, path: &Path) -> String {
 }
 
 /// `base`, or `base-2`, `base-3`... when an earlier model has that id.
-fn unique_id(base: String, taken: &[Arc<ModelState>]) -> String {
-    let free = |id: &str| !taken.iter().any(|m| m.id == id);
+fn unique_id(base: String, taken: &[String]) -> String {
+    let free = |id: &str| !taken.iter().any(|t| t == id);
     if free(&base) {
         return base;
     }
@@ -119,4 +119,25 @@ pub(crate) async fn shutdown_signal() {
         _ = term => {},
     }
     eprintln!("agora: shutting down; finishing running requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{default_id, unique_id};
+    use std::path::Path;
+
+    #[test]
+    fn default_ids_come_from_the_store_name_or_the_file_stem() {
+        assert_eq!(default_id(Some("gemma3-270m"), Path::new("/s/gemma3-270m/x.gguf")), "gemma3-270m");
+        assert_eq!(default_id(Some("/m/gemma-q8_0.gguf"), Path::new("/m/gemma-q8_0.gguf")), "gemma-q8_0");
+        assert_eq!(default_id(None, Path::new("/s/x.gguf")), store::DEFAULT_MODEL);
+    }
+
+    #[test]
+    fn the_same_file_twice_gets_distinct_ids() {
+        let taken = vec!["g".to_string(), "g-2".to_string()];
+        assert_eq!(unique_id("g".into(), &taken[..1]), "g-2");
+        assert_eq!(unique_id("g".into(), &taken), "g-3");
+        assert_eq!(unique_id("h".into(), &taken), "h");
+    }
 }
