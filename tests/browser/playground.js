@@ -8,6 +8,7 @@ const URL = process.env.AGORA_URL;
 const KEY = process.env.AGORA_KEY;
 const [A, B] = [process.env.MODEL_A, process.env.MODEL_B];
 const INJECTION = '<script>window.__pwned=1</script>';
+const IMG = '<img src=x onerror=window.__pwned=2>';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -109,9 +110,15 @@ run(async () => {
     await page.screenshot({ path: screenshotPath('playground-03-stopped.png') });
     await page.uncheck('#ignore-eos');
 
-    // 5. Model output with <script> is shown as text and never runs (Gemma 270M echoes it at temp 0).
+    // 5. Model output with HTML is shown as text and never runs (Gemma 270M echoes both at temp 0):
+    //    an <img onerror> would run if parsed as HTML; a <script> would at least become an element.
     await page.click('#new-chat');
     await settings(page, { 'max-tokens': 24 });
+    await sendAndWatch(page, `Repeat exactly: ${IMG}`);
+    const img = await page.evaluate(lastAnswer);
+    check(img.includes(IMG), `the model echoed the img tag as text: ${JSON.stringify(img)}`);
+    check(await page.evaluate(() => typeof window.__pwned === 'undefined' && !document.querySelector('#messages img')), 'the img from model output became an element');
+    await page.click('#new-chat');
     await sendAndWatch(page, `Repeat exactly: ${INJECTION}`);
     const echoed = await page.evaluate(lastAnswer);
     check(echoed.includes(INJECTION), `the model echoed the script tag as text: ${JSON.stringify(echoed)}`);
