@@ -68,8 +68,9 @@ pub struct EvalArgs {
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Model name, alias or path (default: the default model, pulled on first use)
-    pub model: Option<String>,
+    /// Models: names, aliases or paths, each with its own scheduler; requests pick one by its id
+    /// in `model` (default: the default model, pulled on first use)
+    pub models: Vec<String>,
     /// Address to listen on (use 0.0.0.0 to accept other machines)
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
@@ -103,9 +104,10 @@ pub struct ServeArgs {
     /// Largest request body in bytes
     #[arg(long, default_value_t = 8 << 20)]
     pub max_body: usize,
-    /// The model id clients send (default: the store name or file stem)
-    #[arg(long)]
-    pub model_id: Option<String>,
+    /// The model id clients send (default: the store name or file stem, `-2`, `-3`... on
+    /// collision); with several models give it once per model, in order
+    #[arg(long = "model-id")]
+    pub model_ids: Vec<String>,
     /// Content guard on prompts and answers: a policy YAML file, or a built-in policy
     /// (standard: redact personal data, refuse prompt injection; strict: refuse both)
     #[arg(long, value_name = "POLICY")]

@@ -15,8 +15,8 @@ pub enum ApiError {
     BadJson(String),
     #[error("This model's maximum context length is {n_ctx} tokens. However, you requested {total} tokens ({prompt} in the prompt, {completion} for the completion). Please reduce the length of the prompt or of max_tokens.")]
     ContextLength { n_ctx: usize, total: usize, prompt: usize, completion: usize },
-    #[error("The model '{0}' does not exist; GET /v1/models lists the one this server runs")]
-    UnknownModel(String),
+    #[error("The model '{asked}' does not exist; this server runs: {}", available.join(", "))]
+    UnknownModel { asked: String, available: Vec<String> },
     #[error("the request body is larger than the limit of {0} bytes")]
     TooLarge(usize),
     #[error("Incorrect API key provided. Pass it as 'Authorization: Bearer <key>'.")]
@@ -42,7 +42,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Invalid { .. } | ApiError::BadJson(_) | ApiError::ContextLength { .. } | ApiError::ContentFilter { .. } => StatusCode::BAD_REQUEST,
-            ApiError::UnknownModel(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::UnknownModel { .. } | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -55,7 +55,7 @@ impl ApiError {
         match self {
             ApiError::Invalid { .. } | ApiError::BadJson(_) => ("invalid_request_error", None),
             ApiError::ContextLength { .. } => ("invalid_request_error", Some("context_length_exceeded")),
-            ApiError::UnknownModel(_) => ("invalid_request_error", Some("model_not_found")),
+            ApiError::UnknownModel { .. } => ("invalid_request_error", Some("model_not_found")),
             ApiError::NotFound(_) => ("invalid_request_error", Some("not_found")),
             ApiError::ContentFilter { .. } => ("invalid_request_error", Some("content_filter")),
             ApiError::TooLarge(_) => ("invalid_request_error", Some("request_too_large")),
@@ -71,7 +71,7 @@ impl ApiError {
         let (kind, code) = self.kind_and_code();
         let param = match self {
             ApiError::Invalid { param, .. } => *param,
-            ApiError::UnknownModel(_) => Some("model"),
+            ApiError::UnknownModel { .. } => Some("model"),
             ApiError::ContextLength { .. } => Some("messages"),
             _ => None,
         };

@@ -9,10 +9,10 @@ use safety::{Context, Guard, OutputFilter};
 use tokenize::ChatMessage;
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::ModelState;
 
-fn context(st: &AppState, id: &str) -> Context {
-    Context { id: id.to_string(), model: st.config.model_id.clone() }
+fn context(st: &ModelState, id: &str) -> Context {
+    Context { id: id.to_string(), model: st.id.clone() }
 }
 
 /// Runs the input checks; the judge model (if any) is slow, so off the async worker.
@@ -23,7 +23,7 @@ fn screen(guard: &Guard, ctx: &Context, field: &str, text: &str) -> Result<Strin
 }
 
 /// Screens every message in place.
-pub fn screen_messages(st: &AppState, id: &str, messages: &mut [ChatMessage]) -> Result<(), ApiError> {
+pub fn screen_messages(st: &ModelState, id: &str, messages: &mut [ChatMessage]) -> Result<(), ApiError> {
     let Some(guard) = &st.guard else { return Ok(()) };
     let ctx = context(st, id);
     for (i, m) in messages.iter_mut().enumerate() {
@@ -33,7 +33,7 @@ pub fn screen_messages(st: &AppState, id: &str, messages: &mut [ChatMessage]) ->
 }
 
 /// Screens a text prompt; returns the text to tokenize.
-pub fn screen_prompt(st: &AppState, id: &str, field: &str, text: &str) -> Result<String, ApiError> {
+pub fn screen_prompt(st: &ModelState, id: &str, field: &str, text: &str) -> Result<String, ApiError> {
     match &st.guard {
         None => Ok(text.to_string()),
         Some(guard) => screen(guard, &context(st, id), field, text),
@@ -42,7 +42,7 @@ pub fn screen_prompt(st: &AppState, id: &str, field: &str, text: &str) -> Result
 
 /// Token-id prompts are checked on their decoded text; they cannot be redacted without changing
 /// the tokens the client chose, so anything the policy would redact refuses them instead.
-pub fn screen_token_prompt(st: &AppState, id: &str, field: &str, text: &str) -> Result<(), ApiError> {
+pub fn screen_token_prompt(st: &ModelState, id: &str, field: &str, text: &str) -> Result<(), ApiError> {
     let screened = screen_prompt(st, id, field, text)?;
     if screened != text {
         return Err(ApiError::ContentFilter {
@@ -54,7 +54,7 @@ pub fn screen_token_prompt(st: &AppState, id: &str, field: &str, text: &str) -> 
 
 /// Log-probs show each generated token as it is, before the output filter: with an output policy
 /// they would leak what the filter removes, so they are refused.
-pub fn check_logprobs(st: &AppState, wanted: bool) -> Result<(), ApiError> {
+pub fn check_logprobs(st: &ModelState, wanted: bool) -> Result<(), ApiError> {
     match &st.guard {
         Some(g) if wanted && OutputFilter::active(g) => Err(ApiError::invalid(
             "logprobs",
@@ -65,7 +65,7 @@ pub fn check_logprobs(st: &AppState, wanted: bool) -> Result<(), ApiError> {
 }
 
 /// Wraps a choice's sink in the output filter when the policy checks output.
-pub fn wrap(st: &AppState, id: &str, index: usize, prompt_tokens: usize, inner: Box<dyn Sink>) -> Box<dyn Sink> {
+pub fn wrap(st: &ModelState, id: &str, index: usize, prompt_tokens: usize, inner: Box<dyn Sink>) -> Box<dyn Sink> {
     match &st.guard {
         Some(g) if OutputFilter::active(g) => {
             let filter = OutputFilter::new(g.clone(), context(st, id), format!("choices[{index}]"));

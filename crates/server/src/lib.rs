@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod guard;
+pub mod meta;
 pub mod routes;
 pub mod run;
 pub mod sse;
@@ -15,7 +16,8 @@ use std::sync::Arc;
 
 pub use error::ApiError;
 pub use routes::router;
-pub use state::{AppState, ServerConfig, Shared};
+pub use meta::{License, ModelMeta};
+pub use state::{AppState, ModelState, ServerConfig, Shared};
 
 /// Serves `state` on `listener` until `shutdown` resolves; then stops accepting, lets running
 /// requests (streams included) finish, and drains the scheduler.
@@ -23,6 +25,6 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Shared, shutdown: i
     let app = router(state.clone());
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     let st = Arc::clone(&state);
-    tokio::task::spawn_blocking(move || st.scheduler.shutdown()).await.ok();
+    tokio::task::spawn_blocking(move || st.models.iter().for_each(|m| m.scheduler.shutdown())).await.ok();
     result
 }

@@ -6,7 +6,7 @@ use engine::batch::{Collected, Event, Request, Sink};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::ModelState;
 
 struct Tagged {
     index: usize,
@@ -25,7 +25,7 @@ impl Sink for Tagged {
 pub type Events = UnboundedReceiver<(usize, Event)>;
 
 /// Queues an embedding per input (index `i` = `inputs[i]`).
-pub fn submit_embeddings(st: &AppState, inputs: Vec<Vec<u32>>) -> Result<Events, ApiError> {
+pub fn submit_embeddings(st: &ModelState, inputs: Vec<Vec<u32>>) -> Result<Events, ApiError> {
     let (tx, rx) = unbounded_channel();
     let parts = inputs.into_iter().enumerate().map(|(index, ids)| (ids, Box::new(Tagged { index, tx: tx.clone() }) as Box<dyn Sink>)).collect();
     st.scheduler.submit_embeddings(parts)?;
@@ -34,7 +34,7 @@ pub fn submit_embeddings(st: &AppState, inputs: Vec<Vec<u32>>) -> Result<Events,
 
 /// Queues every request (choice `i` = `requests[i]`, response `id`); all or nothing from the
 /// caller's view. Each choice's events pass the guard's output filter when one is set.
-pub fn submit_all(st: &AppState, id: &str, requests: Vec<Request>) -> Result<Events, ApiError> {
+pub fn submit_all(st: &ModelState, id: &str, requests: Vec<Request>) -> Result<Events, ApiError> {
     let (tx, rx) = unbounded_channel();
     let parts = requests
         .into_iter()
@@ -64,7 +64,7 @@ pub async fn collect(mut rx: Events, n: usize) -> Result<Vec<Collected>, ApiErro
 }
 
 /// A token's text as clients see it (invalid UTF-8 of partial characters replaced).
-pub fn piece(st: &AppState, id: u32) -> (String, Vec<u8>) {
+pub fn piece(st: &ModelState, id: u32) -> (String, Vec<u8>) {
     let bytes = st.model.tokenizer.token_to_piece(id);
     (String::from_utf8_lossy(&bytes).into_owned(), bytes)
 }

@@ -1,4 +1,5 @@
-//! What every handler shares: the model, its scheduler and the server settings.
+//! What every handler shares: the server settings and the models it runs, each with its own
+//! scheduler. Requests pick a model by the `model` field.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -7,10 +8,11 @@ use engine::batch::Scheduler;
 use engine::LoadedModel;
 use tokenize::chat::ChatTemplate;
 
+use crate::error::ApiError;
+use crate::meta::ModelMeta;
+
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    /// The id clients name in `model` (and `/v1/models` lists).
-    pub model_id: String,
     /// Accepted bearer tokens; empty = no authentication.
     pub api_keys: Vec<String>,
     /// Origins allowed by CORS; empty = no CORS headers, `*` = any.
@@ -18,8 +20,11 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
 }
 
-pub struct AppState {
-    pub config: ServerConfig,
+/// One served model: its weights, scheduler, chat template and what `/v1/models` says about it.
+pub struct ModelState {
+    /// The id clients name in `model` (and `/v1/models` lists).
+    pub id: String,
+    pub meta: ModelMeta,
     pub model: Arc<LoadedModel>,
     pub scheduler: Scheduler,
     pub template: ChatTemplate,
@@ -31,15 +36,21 @@ pub struct AppState {
     pub guard: Option<Arc<safety::Guard>>,
 }
 
+pub struct AppState {
+    pub config: ServerConfig,
+    /// In the order given on the command line; the first answers routes without a `model` field.
+    pub models: Vec<Arc<ModelState>>,
+}
+
 pub type Shared = Arc<AppState>;
 
-impl AppState {
-    pub fn new(config: ServerConfig, model: Arc<LoadedModel>, scheduler: Scheduler) -> Result<Self, tokenize::TokenizeError> {
+impl ModelState {
+    pub fn new(id: String, meta: ModelMeta, model: Arc<LoadedModel>, scheduler: Scheduler) -> Result<Self, tokenize::TokenizeError> {
         let tok = &model.tokenizer;
         let template = ChatTemplate::from_source_or_default(tok.chat_template(), &model.model.config().arch)?;
         let text_of = |id: Option<u32>| id.and_then(|i| tok.token_text(i)).unwrap_or("").to_string();
         let (bos, eos) = (text_of(tok.bos_id()), text_of(tok.eos_id()));
-        Ok(Self { config, model, scheduler, template, bos, eos, created: now(), guard: None })
+        Ok(Self { id, meta, model, scheduler, template, bos, eos, created: now(), guard: None })
     }
 
     pub fn n_ctx(&self) -> usize {
@@ -47,6 +58,76 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Fails on no models or two with one id: routing by id must be unambiguous.
+    pub fn new(config: ServerConfig, models: Vec<Arc<ModelState>>) -> Result<Self, String> {
+        if models.is_empty() {
+            return Err("a server needs at least one model".into());
+        }
+        for (i, m) in models.iter().enumerate() {
+            if models[..i].iter().any(|o| o.id == m.id) {
+                return Err(format!("two models have the id '{}'; give each a distinct id", m.id));
+            }
+        }
+        Ok(Self { config, models })
+    }
+
+    /// The model a request names; unknown ids are a 404 listing the ones served.
+    pub fn model(&self, id: &str) -> Result<Arc<ModelState>, ApiError> {
+        self.models.iter().find(|m| m.id == id).cloned().ok_or_else(|| ApiError::UnknownModel { asked: id.to_string(), available: self.ids() })
+    }
+
+    /// `model(id)` when given, else the first model (routes where OpenAI has no `model` field).
+    pub fn model_or_first(&self, id: Option<&str>) -> Result<Arc<ModelState>, ApiError> {
+        match id {
+            Some(id) => self.model(id),
+            None => Ok(self.models[0].clone()),
+        }
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.models.iter().map(|m| m.id.clone()).collect()
+    }
+}
+
 pub fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::batch::SchedulerConfig;
+
+    fn served(lm: &Arc<LoadedModel>, id: &str) -> Arc<ModelState> {
+        let cfg = SchedulerConfig { n_ctx: 64, slots: 1, max_queue: 1, step_tokens: 16, threads: 1 };
+        Arc::new(ModelState::new(id.into(), ModelMeta::default(), lm.clone(), Scheduler::start(lm.clone(), cfg)).unwrap())
+    }
+
+    fn config() -> ServerConfig {
+        ServerConfig { api_keys: vec![], cors_origins: vec![], max_body_bytes: 1 << 20 }
+    }
+
+    #[test]
+    fn requests_route_by_id_and_unknown_ids_name_the_served_ones() {
+        let lm = Arc::new(LoadedModel::open(&store::test_model_path()).unwrap());
+        let app = AppState::new(config(), vec![served(&lm, "base"), served(&lm, "tuned")]).unwrap();
+        assert_eq!(app.model("tuned").unwrap().id, "tuned");
+        assert_eq!(app.model("base").unwrap().id, "base");
+        assert_eq!(app.model_or_first(None).unwrap().id, "base");
+        let err = app.model("gpt-4").err().unwrap();
+        assert_eq!(err.status(), axum::http::StatusCode::NOT_FOUND);
+        let body = err.body();
+        assert_eq!(body["error"]["code"], "model_not_found");
+        assert_eq!(body["error"]["param"], "model");
+        let msg = body["error"]["message"].as_str().unwrap();
+        assert!(msg.contains("'gpt-4'") && msg.contains("base, tuned"), "{msg}");
+        // Two models under one id could not be told apart: refused at start.
+        let dup = AppState::new(config(), vec![served(&lm, "same"), served(&lm, "same")]).err().unwrap();
+        assert!(dup.contains("'same'"), "{dup}");
+        assert!(AppState::new(config(), vec![]).is_err());
+        for m in app.models.iter() {
+            m.scheduler.shutdown();
+        }
+    }
 }

@@ -9,7 +9,7 @@ use engine::sampler::SamplingParams;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::ModelState;
 use crate::wire::common::SamplingFields;
 
 /// Most choices per request (`n`) and stop strings.
@@ -23,14 +23,6 @@ pub fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>, limi
         _ => ApiError::BadJson(r.body_text()),
     })?;
     serde_json::from_slice(&bytes).map_err(|e| ApiError::BadJson(e.to_string()))
-}
-
-pub fn check_model(st: &AppState, model: &str) -> Result<(), ApiError> {
-    if model == st.config.model_id {
-        Ok(())
-    } else {
-        Err(ApiError::UnknownModel(model.to_string()))
-    }
 }
 
 /// OpenAI semantics: temperature 1 and top_p 1 unless given, no top-k / min-p cut.
@@ -85,7 +77,7 @@ pub fn choices(f: &SamplingFields) -> Result<usize, ApiError> {
 
 /// The generation limit: what was asked, else what the context leaves (or `default`). A prompt
 /// plus limit beyond the context is an error with the numbers, never a silent cut.
-pub fn max_tokens(st: &AppState, asked: Option<usize>, default: Option<usize>, n_prompt: usize) -> Result<usize, ApiError> {
+pub fn max_tokens(st: &ModelState, asked: Option<usize>, default: Option<usize>, n_prompt: usize) -> Result<usize, ApiError> {
     let n_ctx = st.n_ctx();
     if n_prompt >= n_ctx {
         return Err(ApiError::ContextLength { n_ctx, total: n_prompt, prompt: n_prompt, completion: asked.unwrap_or(0) });

@@ -1,5 +1,7 @@
 //! `POST /v1/chat/completions`: messages rendered with the model's chat template.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
@@ -14,14 +16,14 @@ use tokenize::ChatMessage;
 use crate::error::ApiError;
 use crate::run::{collect, new_id, piece, submit_all};
 use crate::sse::{respond, Renderer};
-use crate::state::{AppState, Shared};
-use crate::validate::{check_model, choices, fan_out, max_tokens, parse_json, sampling, top_logprobs};
+use crate::state::{ModelState, Shared};
+use crate::validate::{choices, fan_out, max_tokens, parse_json, sampling, top_logprobs};
 use crate::wire::chat::*;
 use crate::wire::common::{finish_reason, ResponseFormat, Usage};
 
-pub async fn handle(State(st): State<Shared>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
-    let req: ChatRequest = parse_json(body, st.config.max_body_bytes)?;
-    check_model(&st, &req.model)?;
+pub async fn handle(State(app): State<Shared>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let req: ChatRequest = parse_json(body, app.config.max_body_bytes)?;
+    let st = app.model(&req.model)?;
     let id = new_id("chatcmpl");
     let mut messages = messages(&req.messages)?;
     crate::guard::screen_messages(&st, &id, &mut messages)?;
@@ -61,7 +63,7 @@ pub async fn handle(State(st): State<Shared>, body: Result<Bytes, BytesRejection
             }
         })
         .collect();
-    let resp = ChatResponse { id, object: "chat.completion", created: crate::state::now(), model: st.config.model_id.clone(), system_fingerprint: FINGERPRINT, choices, usage };
+    let resp = ChatResponse { id, object: "chat.completion", created: crate::state::now(), model: st.id.clone(), system_fingerprint: FINGERPRINT, choices, usage };
     Ok(Json(resp).into_response())
 }
 
@@ -109,7 +111,7 @@ pub fn response_schema(f: Option<&ResponseFormat>) -> Result<Option<Schema>, Api
     })
 }
 
-fn logprob_json(st: &AppState, l: &TokenLogprob) -> TokenLogprobJson {
+fn logprob_json(st: &ModelState, l: &TokenLogprob) -> TokenLogprobJson {
     let (token, bytes) = piece(st, l.id);
     let top = l
         .top
@@ -123,7 +125,7 @@ fn logprob_json(st: &AppState, l: &TokenLogprob) -> TokenLogprobJson {
 }
 
 struct ChatStream {
-    st: Shared,
+    st: Arc<ModelState>,
     id: String,
     n: usize,
     want_logprobs: bool,
@@ -134,7 +136,7 @@ struct ChatStream {
 
 impl ChatStream {
     fn chunk(&self, choices: Vec<ChunkChoice>, usage: Option<Usage>) -> Value {
-        let c = ChatChunk { id: self.id.clone(), object: "chat.completion.chunk", created: crate::state::now(), model: self.st.config.model_id.clone(), system_fingerprint: FINGERPRINT, choices, usage };
+        let c = ChatChunk { id: self.id.clone(), object: "chat.completion.chunk", created: crate::state::now(), model: self.st.id.clone(), system_fingerprint: FINGERPRINT, choices, usage };
         serde_json::to_value(c).unwrap_or_else(|e| json!({"error": e.to_string()}))
     }
 }

@@ -2,6 +2,7 @@
 //! tokens (what lm-evaluation-harness scores multiple-choice answers with).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -16,8 +17,8 @@ use super::chat::FINGERPRINT;
 use crate::error::ApiError;
 use crate::run::{collect, new_id, piece, submit_all};
 use crate::sse::{respond, Renderer};
-use crate::state::{AppState, Shared};
-use crate::validate::{check_model, choices, fan_out, max_tokens, parse_json, sampling, top_logprobs};
+use crate::state::{ModelState, Shared};
+use crate::validate::{choices, fan_out, max_tokens, parse_json, sampling, top_logprobs};
 use crate::wire::common::{finish_reason, Usage};
 use crate::wire::completions::*;
 
@@ -31,9 +32,9 @@ struct PromptIn {
     text: String,
 }
 
-pub async fn handle(State(st): State<Shared>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
-    let req: CompletionRequest = parse_json(body, st.config.max_body_bytes)?;
-    check_model(&st, &req.model)?;
+pub async fn handle(State(app): State<Shared>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let req: CompletionRequest = parse_json(body, app.config.max_body_bytes)?;
+    let st = app.model(&req.model)?;
     let id = new_id("cmpl");
     crate::guard::check_logprobs(&st, req.logprobs.is_some())?;
     let prompts = prompts(&st, &req.prompt, &id)?;
@@ -77,11 +78,11 @@ pub async fn handle(State(st): State<Shared>, body: Result<Bytes, BytesRejection
         text.push_str(&r.text);
         out.push(CompletionChoice { text, index, logprobs, finish_reason: Some(finish_reason(done.reason)) });
     }
-    let resp = CompletionResponse { id, object: "text_completion", created: crate::state::now(), model: st.config.model_id.clone(), system_fingerprint: FINGERPRINT, choices: out, usage: Some(usage) };
+    let resp = CompletionResponse { id, object: "text_completion", created: crate::state::now(), model: st.id.clone(), system_fingerprint: FINGERPRINT, choices: out, usage: Some(usage) };
     Ok(Json(resp).into_response())
 }
 
-fn prompts(st: &AppState, p: &Prompt, id: &str) -> Result<Vec<PromptIn>, ApiError> {
+fn prompts(st: &ModelState, p: &Prompt, id: &str) -> Result<Vec<PromptIn>, ApiError> {
     let tok = &st.model.tokenizer;
     let vocab = tok.vocab_size();
     let field = |i: usize, many: bool| if many { format!("prompt[{i}]") } else { "prompt".to_string() };
@@ -114,7 +115,7 @@ fn prompts(st: &AppState, p: &Prompt, id: &str) -> Result<Vec<PromptIn>, ApiErro
 }
 
 impl CompletionLogprobs {
-    fn push(&mut self, st: &AppState, id: u32, l: Option<&TokenLogprob>) {
+    fn push(&mut self, st: &ModelState, id: u32, l: Option<&TokenLogprob>) {
         self.tokens.push(piece(st, id).0);
         self.token_logprobs.push(l.map(|l| l.logprob));
         self.top_logprobs.push(l.map(|l| {
@@ -127,7 +128,7 @@ impl CompletionLogprobs {
     }
 
     /// The prompt's tokens: the first has no log-prob (nothing precedes it).
-    fn push_prompt(&mut self, st: &AppState, ids: &[u32], lps: &[TokenLogprob]) {
+    fn push_prompt(&mut self, st: &ModelState, ids: &[u32], lps: &[TokenLogprob]) {
         for (i, &id) in ids.iter().enumerate() {
             self.push(st, id, if i == 0 { None } else { lps.get(i - 1) });
         }
@@ -148,7 +149,7 @@ impl CompletionLogprobs {
 }
 
 struct CompletionStream {
-    st: Shared,
+    st: Arc<ModelState>,
     id: String,
     /// Per choice: the prompt text to send first (`echo`), or empty.
     echo: Vec<String>,
@@ -163,7 +164,7 @@ impl CompletionStream {
             id: self.id.clone(),
             object: "text_completion",
             created: crate::state::now(),
-            model: self.st.config.model_id.clone(),
+            model: self.st.id.clone(),
             system_fingerprint: FINGERPRINT,
             choices: vec![CompletionChoice { text, index, logprobs, finish_reason: finish }],
             usage: None,
@@ -203,7 +204,7 @@ impl Renderer for CompletionStream {
         if !self.include_usage {
             return vec![];
         }
-        let c = json!({"id": self.id, "object": "text_completion", "created": crate::state::now(), "model": self.st.config.model_id, "choices": [], "usage": self.usage});
+        let c = json!({"id": self.id, "object": "text_completion", "created": crate::state::now(), "model": self.st.id, "choices": [], "usage": self.usage});
         vec![c]
     }
 }

@@ -9,16 +9,16 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::run::{collect, submit_embeddings};
 use crate::state::Shared;
-use crate::validate::{check_model, parse_json};
+use crate::validate::parse_json;
 use crate::wire::common::Usage;
 use crate::wire::completions::Prompt;
 use crate::wire::embeddings::*;
 
 const MAX_INPUTS: usize = 256;
 
-pub async fn handle(State(st): State<Shared>, body: Result<Bytes, BytesRejection>) -> Result<Json<EmbeddingResponse>, ApiError> {
-    let req: EmbeddingRequest = parse_json(body, st.config.max_body_bytes)?;
-    check_model(&st, &req.model)?;
+pub async fn handle(State(app): State<Shared>, body: Result<Bytes, BytesRejection>) -> Result<Json<EmbeddingResponse>, ApiError> {
+    let req: EmbeddingRequest = parse_json(body, app.config.max_body_bytes)?;
+    let st = app.model(&req.model)?;
     let base64 = match req.encoding_format.as_deref() {
         None | Some("float") => false,
         Some("base64") => true,
@@ -61,7 +61,7 @@ pub async fn handle(State(st): State<Shared>, body: Result<Bytes, BytesRejection
             EmbeddingData { object: "embedding", index, embedding }
         })
         .collect();
-    Ok(Json(EmbeddingResponse { object: "list", data, model: st.config.model_id.clone(), usage }))
+    Ok(Json(EmbeddingResponse { object: "list", data, model: st.id.clone(), usage }))
 }
 
 /// Standard base64 with padding (RFC 4648).

@@ -1,4 +1,6 @@
-//! `GET /health`: 200 while serving.
+//! `GET /health`: 200 while serving, with every model's load.
+
+use std::sync::atomic::Ordering::Relaxed;
 
 use axum::extract::State;
 use axum::Json;
@@ -6,8 +8,12 @@ use serde_json::{json, Value};
 
 use crate::state::Shared;
 
-pub async fn handle(State(st): State<Shared>) -> Json<Value> {
-    use std::sync::atomic::Ordering::Relaxed;
-    let s = st.scheduler.stats();
-    Json(json!({"status": "ok", "model": st.config.model_id, "active": s.active.load(Relaxed), "queued": s.queued.load(Relaxed)}))
+pub async fn handle(State(app): State<Shared>) -> Json<Value> {
+    let (mut active, mut queued) = (0, 0);
+    for m in &app.models {
+        let s = m.scheduler.stats();
+        active += s.active.load(Relaxed);
+        queued += s.queued.load(Relaxed);
+    }
+    Json(json!({"status": "ok", "model": app.models[0].id, "models": app.ids(), "active": active, "queued": queued}))
 }

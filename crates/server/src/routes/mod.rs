@@ -1,4 +1,5 @@
-//! The router: one file per route, authentication and CORS around them.
+//! The router: one file per route, authentication and CORS around them. The playground page
+//! (`/`) is outside the key check: it holds no data, and asks for the key the API needs.
 
 mod auth;
 mod chat;
@@ -7,6 +8,7 @@ mod embeddings;
 mod health;
 mod metrics;
 mod models;
+mod playground;
 mod tokenize;
 
 use axum::extract::DefaultBodyLimit;
@@ -33,6 +35,9 @@ pub fn router(st: Shared) -> Router {
         .merge(v1)
         .route("/health", get(health::handle))
         .route("/metrics", get(metrics::handle))
+        .route("/", get(playground::index))
+        .route("/playground/{file}", get(playground::file))
+        .route("/favicon.ico", get(playground::favicon))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(st.config.max_body_bytes))
         .with_state(st.clone());

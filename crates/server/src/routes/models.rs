@@ -1,21 +1,22 @@
-//! `GET /v1/models` and `GET /v1/models/{id}`.
+//! `GET /v1/models` and `GET /v1/models/{id}`: OpenAI's model object plus an `agora` object with
+//! what the playground's side panel shows (license, base models, card summary, adapters).
 
 use axum::extract::{Path, State};
 use axum::Json;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::state::{AppState, Shared};
+use crate::state::{ModelState, Shared};
 
-fn card(st: &AppState) -> Value {
-    json!({"id": st.config.model_id, "object": "model", "created": st.created, "owned_by": "agora", "context_length": st.n_ctx()})
+fn card(m: &ModelState) -> Value {
+    json!({"id": m.id, "object": "model", "created": m.created, "owned_by": "agora", "context_length": m.n_ctx(), "agora": m.meta})
 }
 
-pub async fn list(State(st): State<Shared>) -> Json<Value> {
-    Json(json!({"object": "list", "data": [card(&st)]}))
+pub async fn list(State(app): State<Shared>) -> Json<Value> {
+    Json(json!({"object": "list", "data": app.models.iter().map(|m| card(m)).collect::<Vec<_>>()}))
 }
 
-pub async fn get(State(st): State<Shared>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    crate::validate::check_model(&st, &id)?;
-    Ok(Json(card(&st)))
+pub async fn get(State(app): State<Shared>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let m = app.model(&id)?;
+    Ok(Json(card(&m)))
 }
