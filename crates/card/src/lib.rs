@@ -21,3 +21,4 @@ pub mod lineage;
 
 pub use inspect::{inspect, Artifact};
 pub use lineage::{verify, Lineage};
+pub mod acceptance;

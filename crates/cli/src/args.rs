@@ -47,6 +47,14 @@ pub enum Command {
     Hub(crate::hub_args::HubArgs),
     /// Push a model (store name, file or folder) to a hub repo: `agora push MODEL namespace/name`
     Push(crate::hub_args::PushArgs),
+    /// Show and validate a model's card (generated from its metadata when it has none)
+    Card(crate::card_args::CardArgs),
+    /// License obligations and conflicts: `agora license check ARTIFACT --use commercial`
+    License(crate::card_args::LicenseArgs),
+    /// Verify signed lineage records: `agora lineage verify ARTIFACT`
+    Lineage(crate::card_args::LineageArgs),
+    /// The ed25519 key that signs lineage records: `agora keys new|show`
+    Keys(crate::card_args::KeysArgs),
 }
 
 #[derive(Args, Debug)]

@@ -33,7 +33,7 @@ pub use card::license_from_card;
 pub use copy::{hash_file, sha256_hex, Hashed};
 pub use error::{Result, StoreError};
 pub use lock::NameLock;
-pub use manifest::{FileEntry, Format, Manifest, MANIFEST_FILE};
+pub use manifest::{now_rfc3339, FileEntry, Format, Manifest, MANIFEST_FILE};
 pub use name::validate_name;
 pub use pip::python;
 pub use spec::Spec;
