@@ -52,7 +52,7 @@ pub struct ModelCardSpec {
 }
 
 /// (license, license_name, license_link) for the front matter.
-fn license_fields(t: &Terms) -> (String, Option<String>, Option<String>) {
+pub fn license_fields(t: &Terms) -> (String, Option<String>, Option<String>) {
     let ids: Vec<&str> = t.licenses.iter().map(String::as_str).collect();
     let hf_native = |id: &str| !matches!(id, "falcon-180b" | "tongyi-qianwen" | "mrl");
     match ids.as_slice() {

@@ -15,6 +15,7 @@ mod kld;
 mod license;
 mod lineage;
 mod perplexity;
+mod provenance;
 mod quantize;
 mod run;
 mod serve;
