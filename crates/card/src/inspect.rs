@@ -26,6 +26,9 @@ pub struct Artifact {
     /// Facts Agora inferred (and from what), so nobody mistakes them for the author's word.
     pub inferred: Vec<String>,
     pub lineage_path: Option<PathBuf>,
+    /// From the lineage record: licenses of every ancestor, and whether any step adapted the model.
+    pub lineage_licenses: Vec<String>,
+    pub lineage_adapted: bool,
 }
 
 fn meta_str(g: &GgufFile, k: &str) -> Option<String> {
@@ -94,7 +97,10 @@ pub fn inspect(path: &Path) -> Result<Artifact> {
     }
     let datasets = card.as_ref().map(|c| c.datasets.clone()).unwrap_or_default();
     let lineage_path = crate::lineage::find(path);
-    Ok(Artifact { path: path.to_path_buf(), name, card_path, card, license, base_models, relation, datasets, inferred, lineage_path })
+    let record = lineage_path.as_deref().and_then(|p| crate::lineage::Lineage::read(p).ok());
+    let lineage_licenses = record.as_ref().map(|l| l.licenses.clone()).unwrap_or_default();
+    let lineage_adapted = record.as_ref().is_some_and(|l| l.recipe.get("adapted").and_then(|v| v.as_bool()) == Some(true));
+    Ok(Artifact { path: path.to_path_buf(), name, card_path, card, license, base_models, relation, datasets, inferred, lineage_path, lineage_licenses, lineage_adapted })
 }
 
 /// The most common quantized tensor type, when the file is quantized.
@@ -110,10 +116,22 @@ fn quantized_type(g: &GgufFile) -> Option<String> {
 }
 
 impl Artifact {
-    /// Terms from the card's own license plus any dataset licenses the card names that the KB knows.
+    /// Terms from the card's license, plus every ancestor license the lineage record lists.
     pub fn terms(&self) -> Terms {
-        let mut t = Terms::of(&self.license);
-        t.adapted = self.relation.is_some_and(|r| r.adapts());
+        // Our writer names a multi-license merge `other` + `license_name: a+b`.
+        let combined = self.card.as_ref().and_then(|c| c.license_name.clone()).filter(|n| self.license == "other" && n.contains('+'));
+        let mut t = match combined {
+            Some(n) => {
+                let mut t = Terms::default();
+                t.licenses.extend(n.split('+').map(|p| kb::resolve(p, None).id.clone()));
+                t
+            }
+            None => Terms::of(&self.license),
+        };
+        for l in &self.lineage_licenses {
+            t.licenses.insert(kb::resolve(l, None).id.clone());
+        }
+        t.adapted = self.relation.is_some_and(|r| r.adapts()) || self.lineage_adapted;
         t
     }
 
@@ -139,4 +157,10 @@ impl Artifact {
             provenance,
         }
     }
+}
+
+/// The attribution lines the model at `path` requires (for `/v1/models` metadata and `agora info`);
+/// empty when nothing is required or its card cannot be read.
+pub fn attribution_of(path: &Path) -> Vec<String> {
+    inspect(path).map(|a| crate::check::attribution_for(&a.terms())).unwrap_or_default()
 }

@@ -19,6 +19,6 @@ pub mod inspect;
 pub mod keys;
 pub mod lineage;
 
-pub use inspect::{inspect, Artifact};
+pub use inspect::{attribution_of, inspect, Artifact};
 pub use lineage::{verify, Lineage};
 pub mod acceptance;

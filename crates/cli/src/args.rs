@@ -59,6 +59,9 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
+    /// Accept the model's license if it requires acceptance (gemma, llama*); recorded once in $AGORA_HOME
+    #[arg(long)]
+    pub accept_license: bool,
     /// Model name, alias or path (default: the default model)
     pub model: Option<String>,
     /// Task folders (task.yaml + examples), comma-separated or repeated
@@ -74,6 +77,9 @@ pub struct EvalArgs {
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
+    /// Accept the model's license if it requires acceptance (gemma, llama*); recorded once in $AGORA_HOME
+    #[arg(long)]
+    pub accept_license: bool,
     /// Model name, alias or path (default: the default model, pulled on first use)
     pub model: Option<String>,
     /// Address to listen on (use 0.0.0.0 to accept other machines)
@@ -172,6 +178,9 @@ pub struct SamplingOpts {
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
+    /// Accept the model's license if it requires acceptance (gemma, llama*); recorded once in $AGORA_HOME
+    #[arg(long)]
+    pub accept_license: bool,
     /// [MODEL] PROMPT: the model is optional (default: gemma3-270m, pulled on first use)
     #[arg(num_args = 1..=2, required = true)]
     pub positional: Vec<String>,
@@ -189,6 +198,9 @@ pub struct RunArgs {
 
 #[derive(Args, Debug)]
 pub struct ChatArgs {
+    /// Accept the model's license if it requires acceptance (gemma, llama*); recorded once in $AGORA_HOME
+    #[arg(long)]
+    pub accept_license: bool,
     /// Model (default: gemma3-270m)
     pub model: Option<String>,
     /// System prompt
@@ -239,6 +251,9 @@ pub struct PerplexityArgs {
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
+    /// Accept the model's license if it requires acceptance (gemma, llama*); recorded once in $AGORA_HOME
+    #[arg(long)]
+    pub accept_license: bool,
     pub model: Option<String>,
     /// Prompt tokens for the prefill test (0 to skip)
     #[arg(short = 'p', default_value_t = 512)]

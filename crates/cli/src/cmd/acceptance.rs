@@ -9,10 +9,6 @@ use anyhow::{bail, Result};
 use card::acceptance;
 use card::kb::License;
 
-fn now() -> String {
-    store::now_rfc3339()
-}
-
 /// Asks on the terminal; Err when declined.
 pub fn prompt(l: &License) -> Result<()> {
     if !std::io::stdin().is_terminal() {
@@ -51,7 +47,7 @@ pub fn ensure(path: &Path, flag: bool) -> Result<()> {
                 art.name, l.name, l.url, l.id, acceptance::ENV, l.id
             );
         };
-        let a = acceptance::record(&home, l, &now(), via)?;
+        let a = acceptance::record(&home, l, &store::now_rfc3339(), via)?;
         eprintln!("agora: {} {} accepted by {} ({}), recorded in {}", l.id, l.version, a.user, a.at, acceptance::file(&home).display());
     }
     Ok(())

@@ -96,6 +96,8 @@ pub fn record(m: Made<'_>) -> Result<(PathBuf, PathBuf)> {
     let keys = super::keys::load_or_create()?;
     let mut recipe: BTreeMap<String, serde_json::Value> = m.details.into_iter().map(|(k, v)| (k, v.into())).collect();
     recipe.insert("relation".into(), m.relation.name().into());
+    // Some ancestor made a new model: naming rules keep applying to this artifact.
+    recipe.insert("adapted".into(), terms.adapted.into());
     let mut inputs: Vec<(&str, &Path)> = vec![("base", m.input)];
     for (role, p) in &m.extra_inputs {
         inputs.push((role, p));

@@ -14,6 +14,7 @@ pub fn run(a: &ServeArgs) -> Result<()> {
         bail!("--parallel and --step-tokens must be at least 1 and --ctx at least 16");
     }
     let path = settings::resolve_model(a.model.as_deref(), true)?;
+    super::acceptance::ensure(&path, a.accept_license)?;
     let lm = Arc::new(super::open_model_ctx(&path, a.ctx)?);
     let model_id = a.model_id.clone().unwrap_or_else(|| default_id(a.model.as_deref(), &path));
     let mut api_keys = a.api_keys.clone();
