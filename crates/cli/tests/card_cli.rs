@@ -114,7 +114,7 @@ fn quantize_and_convert_leave_a_card_and_a_verifiable_lineage() {
     assert!(card.contains("## Intended use\n\nunknown") && card.contains("--type q8_0"), "{card}");
     let g = weights::GgufFile::open(&q).unwrap();
     assert_eq!(g.metadata().get_str("general.license").unwrap(), "llama3.1");
-    assert!(g.metadata().get_str("general.base_model.0.name").is_some_and(|n| card.contains(&format!("base_model: {n}"))), "{card}");
+    assert!(g.metadata().get_str("general.base_model.0.name").is_ok_and(|n| card.contains(&format!("base_model: {n}"))), "{card}");
     // The finetuned input's name is not "Llama...": the check flags the naming rule up the chain.
     let (ok, out, _) = agora(&["license", "check", q.to_str().unwrap(), "--name", "MyBot"], &home);
     assert!(!ok && out.contains("must begin with \"Llama\""), "{out}");
