@@ -271,17 +271,27 @@ fn outputs(q: &Question, out: &mut Vec<Conflict>) {
 /// The attribution lines a running or served model must show (notices, "Built with" displays).
 pub fn attribution_for(terms: &Terms) -> Vec<String> {
     let mut v: Vec<String> = Vec::new();
+    // One line per policy, naming every clause that points at it.
+    let mut policies: Vec<(String, Vec<String>)> = Vec::new();
     for r in terms.obligations() {
-        let line = match r.obligation.kind {
-            Kind::NoticeFile | Kind::Display => r.obligation.text.clone(),
-            Kind::UseRestrictions => r.obligation.policy_url.as_ref().map(|u| format!("Use is subject to {u} ({} {})", r.license, r.obligation.clause)),
-            _ => None,
-        };
-        if let Some(l) = line {
-            if !v.contains(&l) {
-                v.push(l);
+        match r.obligation.kind {
+            Kind::NoticeFile | Kind::Display => {
+                if let Some(t) = r.obligation.text.clone().filter(|t| !v.contains(t)) {
+                    v.push(t);
+                }
             }
+            Kind::UseRestrictions => {
+                if let Some(u) = &r.obligation.policy_url {
+                    let clause = format!("{} {}", r.license, r.obligation.clause);
+                    match policies.iter_mut().find(|(p, _)| p == u) {
+                        Some((_, cs)) => cs.push(clause),
+                        None => policies.push((u.clone(), vec![clause])),
+                    }
+                }
+            }
+            _ => {}
         }
     }
+    v.extend(policies.into_iter().map(|(u, cs)| format!("Use is subject to {u} ({})", cs.join("; "))));
     v
 }

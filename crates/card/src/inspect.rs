@@ -103,7 +103,7 @@ pub fn inspect(path: &Path) -> Result<Artifact> {
     Ok(Artifact { path: path.to_path_buf(), name, card_path, card, license, base_models, relation, datasets, inferred, lineage_path, lineage_licenses, lineage_adapted })
 }
 
-/// The most common quantized tensor type, when the file is quantized.
+/// The quantized tensor types in the file, most used first (None for a float file).
 fn quantized_type(g: &GgufFile) -> Option<String> {
     let mut counts = std::collections::BTreeMap::<&str, usize>::new();
     for t in g.tensor_infos() {
@@ -112,7 +112,9 @@ fn quantized_type(g: &GgufFile) -> Option<String> {
             *counts.entry(n).or_default() += 1;
         }
     }
-    counts.into_iter().max_by_key(|(_, n)| *n).map(|(k, _)| k.to_string())
+    let mut v: Vec<(&str, usize)> = counts.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1));
+    (!v.is_empty()).then(|| v.iter().map(|(k, _)| *k).collect::<Vec<_>>().join("/"))
 }
 
 impl Artifact {
