@@ -49,10 +49,21 @@ pub enum Command {
     Hub(crate::hub_args::HubArgs),
     /// Push a model (store name, file or folder) to a hub repo: `agora push MODEL namespace/name`
     Push(crate::hub_args::PushArgs),
+    /// Show and validate a model's card (generated from its metadata when it has none)
+    Card(crate::card_args::CardArgs),
+    /// License obligations and conflicts: `agora license check ARTIFACT --use commercial`
+    License(crate::card_args::LicenseArgs),
+    /// Verify signed lineage records: `agora lineage verify ARTIFACT`
+    Lineage(crate::card_args::LineageArgs),
+    /// The ed25519 key that signs lineage records: `agora keys new|show`
+    Keys(crate::card_args::KeysArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
+    /// Accept the model's license if it requires acceptance (gemma, llama*); recorded once in $AGORA_HOME
+    #[arg(long)]
+    pub accept_license: bool,
     /// Model name, alias or path (default: the default model)
     pub model: Option<String>,
     /// Task folders (task.yaml + examples), comma-separated or repeated
@@ -68,6 +79,9 @@ pub struct EvalArgs {
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
+    /// Accept the model's license if it requires acceptance (gemma, llama*); recorded once in $AGORA_HOME
+    #[arg(long)]
+    pub accept_license: bool,
     /// Models: names, aliases or paths, each with its own scheduler; requests pick one by its id
     /// in `model` (default: the default model, pulled on first use)
     pub models: Vec<String>,
@@ -179,6 +193,9 @@ pub struct SamplingOpts {
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
+    /// Accept the model's license if it requires acceptance (gemma, llama*); recorded once in $AGORA_HOME
+    #[arg(long)]
+    pub accept_license: bool,
     /// [MODEL] PROMPT: the model is optional (default: gemma3-270m, pulled on first use)
     #[arg(num_args = 1..=2, required = true)]
     pub positional: Vec<String>,
@@ -196,6 +213,9 @@ pub struct RunArgs {
 
 #[derive(Args, Debug)]
 pub struct ChatArgs {
+    /// Accept the model's license if it requires acceptance (gemma, llama*); recorded once in $AGORA_HOME
+    #[arg(long)]
+    pub accept_license: bool,
     /// Model (default: gemma3-270m)
     pub model: Option<String>,
     /// System prompt
@@ -246,6 +266,9 @@ pub struct PerplexityArgs {
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
+    /// Accept the model's license if it requires acceptance (gemma, llama*); recorded once in $AGORA_HOME
+    #[arg(long)]
+    pub accept_license: bool,
     pub model: Option<String>,
     /// Prompt tokens for the prefill test (0 to skip)
     #[arg(short = 'p', default_value_t = 512)]

@@ -1,6 +1,7 @@
 //! `agora`: main -> run -> ExitCode. Arguments are parsed, resolved into settings, then dispatched.
 
 mod args;
+mod card_args;
 mod cmd;
 mod hub_args;
 mod settings;

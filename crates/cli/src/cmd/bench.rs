@@ -22,6 +22,7 @@ struct TestResult {
 
 pub fn run(a: &BenchArgs) -> Result<()> {
     let path = settings::resolve_model(a.model.as_deref(), true)?;
+    super::acceptance::ensure(&path, a.accept_license)?;
     let ctx = a.ctx.max(a.n_prompt + 1).max(a.n_gen + 1);
     let t0 = Instant::now();
     let lm = super::open_model_ctx(&path, ctx)?;

@@ -25,8 +25,30 @@ pub fn run(a: &ConvertArgs) -> Result<()> {
     })?;
     bar.finish_and_clear();
 
+    // Card, lineage and license keys: what the output inherits and how it was made.
+    let relation = if report.out_type == OutType::Q8_0 { card::Relation::Quantized } else { card::Relation::Converted };
+    let (art, bases, _) = super::provenance::describe_input(&input)?;
+    let keys = super::provenance::gguf_keys(&super::provenance::terms_of(&art, relation), &bases);
+    quantize::writer::add_metadata(&a.output, &keys)?;
+    let mut details = std::collections::BTreeMap::new();
+    details.insert("type".to_string(), format!("{:?}", report.out_type));
+    details.insert("source format".to_string(), report.source.to_string());
+    details.insert("architecture".to_string(), report.architecture.to_string());
+    let (card_path, lineage_path) = super::provenance::record(super::provenance::Made {
+        input: &input,
+        output: &a.output,
+        relation,
+        details,
+        extra_inputs: Vec::new(),
+        model_index: None,
+        extra_md: None,
+    })?;
+
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut v = serde_json::to_value(&report)?;
+        v["card"] = card_path.display().to_string().into();
+        v["lineage"] = lineage_path.display().to_string().into();
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let mix: Vec<String> = report.types.iter().map(|(k, n)| format!("{n} {k}")).collect();
         println!(
@@ -42,6 +64,7 @@ pub fn run(a: &ConvertArgs) -> Result<()> {
             report.output_bytes as f64 / 1048576.0,
             report.seconds
         );
+        println!("card: {}\nlineage: {}", card_path.display(), lineage_path.display());
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ use crate::settings;
 pub fn run(a: &EvalArgs) -> Result<()> {
     let tasks = a.tasks.iter().map(|d| McTask::load(d).with_context(|| format!("loading the task in {}", d.display()))).collect::<Result<Vec<_>>>()?;
     let path = settings::resolve_model(a.model.as_deref(), true)?;
+    super::acceptance::ensure(&path, a.accept_license)?;
     let lm = super::open_model(&path)?;
     let pool = ThreadPool::new(settings::threads(a.threads));
     let mut results = Vec::new();

@@ -25,6 +25,10 @@ pub fn run(a: &InfoArgs) -> Result<()> {
         e.1 += t.n_bytes;
         n_params += t.shape.iter().product::<usize>();
     }
+    // Required attribution (notices, "Built with ..." displays, use policies) from the license.
+    let art = card::inspect(&path).ok();
+    let attribution = art.as_ref().map(|a| card::attribution_for(&a.terms())).unwrap_or_default();
+    let license = art.as_ref().map_or_else(|| "other".to_string(), |a| a.license.clone());
     let meta: BTreeMap<&str, String> = g.metadata().iter().map(|(k, v)| (k, show(v))).collect();
     if a.json {
         let tensors: Vec<_> = g
@@ -35,6 +39,8 @@ pub fn run(a: &InfoArgs) -> Result<()> {
         let v = serde_json::json!({
             "path": path, "gguf_version": g.version(), "file_bytes": g.file_size(), "parameters": n_params,
             "metadata": meta,
+            "license": license,
+            "attribution": attribution,
             "tensor_types": by_type.iter().map(|(k, (n, b))| (k.to_string(), serde_json::json!({"count": n, "bytes": b}))).collect::<BTreeMap<_, _>>(),
             "tensors": if a.tensors { serde_json::Value::from(tensors) } else { serde_json::Value::Null },
         });
@@ -43,6 +49,10 @@ pub fn run(a: &InfoArgs) -> Result<()> {
     }
     println!("file:       {} ({:.1} MB, GGUF v{})", path.display(), g.file_size() as f64 / 1e6, g.version());
     println!("parameters: {:.1} M in {} tensors", n_params as f64 / 1e6, g.tensor_infos().len());
+    println!("license:    {license} (`agora license check {}` for obligations)", a.model);
+    for l in &attribution {
+        println!("attribution: {l}");
+    }
     println!("\nmetadata:");
     for (k, v) in &meta {
         println!("  {k:<48} {v}");

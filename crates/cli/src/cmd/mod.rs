@@ -1,6 +1,8 @@
 //! One file per subcommand.
 
+mod acceptance;
 mod bench;
+mod card;
 mod chat;
 mod convert;
 mod eval;
@@ -9,9 +11,13 @@ mod hub;
 mod hub_client;
 mod imatrix;
 mod info;
+mod keys;
 mod kld;
+mod license;
+mod lineage;
 mod merge;
 mod perplexity;
+mod provenance;
 mod quantize;
 mod run;
 mod serve;
@@ -42,6 +48,10 @@ pub fn dispatch(cmd: Command) -> Result<()> {
         Command::Eval(a) => eval::run(&a),
         Command::Hub(a) => hub::run(&a),
         Command::Push(a) => hub_client::push(&a),
+        Command::Card(a) => card::run(&a),
+        Command::License(a) => license::run(&a),
+        Command::Lineage(a) => lineage::run(&a),
+        Command::Keys(a) => keys::run(&a),
     }
 }
 

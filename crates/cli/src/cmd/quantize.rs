@@ -29,7 +29,10 @@ pub fn run(a: &QuantizeArgs) -> Result<()> {
     let bar = ProgressBar::new(0);
     bar.set_style(ProgressStyle::with_template("{msg} [{bar:30}] {percent}% {wide_msg:.dim} eta {eta}")?);
     bar.set_message(format!("quantizing to {}", ftype.name()));
-    let opts = Options { ftype, threads, extra_metadata: Vec::new() };
+    // The license and base model keys llama.cpp's converter writes, from the input's card.
+    let (art, bases, _) = super::provenance::describe_input(&input)?;
+    let extra_metadata = super::provenance::gguf_keys(&super::provenance::terms_of(&art, card::Relation::Quantized), &bases);
+    let opts = Options { ftype, threads, extra_metadata };
     let mut progress = |p: quantize::Progress| {
         bar.set_length(p.total);
         bar.set_position(p.done);
@@ -49,12 +52,37 @@ pub fn run(a: &QuantizeArgs) -> Result<()> {
         Some(text) => Some(certify(&input, &a.output, text, a.ctx, a.threads, ftype)?),
         None => None,
     };
+    let mut details = BTreeMap::new();
+    details.insert("type".to_string(), ftype.name().to_string());
+    let mut extra_inputs: Vec<(&'static str, PathBuf)> = Vec::new();
+    if let Some(im) = &a.imatrix {
+        details.insert("imatrix".to_string(), im.display().to_string());
+        extra_inputs.push(("imatrix", im.clone()));
+    }
+    if let Some(t) = &a.certify {
+        details.insert("certified on".to_string(), format!("{} (ctx {})", t.display(), a.ctx));
+        extra_inputs.push(("text", t.clone()));
+    }
+    let (model_index, extra_md) = match &certified {
+        Some((_, c)) => (c.0.clone(), Some(c.1.clone())),
+        None => (None, None),
+    };
+    let (card_path, lineage_path) = super::provenance::record(super::provenance::Made {
+        input: &input,
+        output: &a.output,
+        relation: card::Relation::Quantized,
+        details,
+        extra_inputs,
+        model_index,
+        extra_md,
+    })?;
     if a.json {
         let mut v = serde_json::to_value(&report)?;
-        if let Some((k, card)) = &certified {
+        if let Some((k, _)) = &certified {
             v["kld"] = serde_json::to_value(k)?;
-            v["card"] = card.display().to_string().into();
         }
+        v["card"] = card_path.display().to_string().into();
+        v["lineage"] = lineage_path.display().to_string().into();
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
@@ -80,10 +108,10 @@ pub fn run(a: &QuantizeArgs) -> Result<()> {
         if report.n_fallback > 0 {
             println!("{} tensors used a fallback type (row length not a multiple of the block size)", report.n_fallback);
         }
-        if let Some((k, card)) = &certified {
+        if let Some((k, _)) = &certified {
             super::kld::print_report(k);
-            println!("card: {}", card.display());
         }
+        println!("card: {}\nlineage: {}", card_path.display(), lineage_path.display());
     }
     Ok(())
 }
@@ -104,7 +132,9 @@ fn warn_requantize(input: &std::path::Path, ftype: FileType) -> Result<()> {
     Ok(())
 }
 
-/// Measures the output against the input and records the figures in its metadata and a model card.
+/// Measures the output against the input and records the figures in its metadata; returns the
+/// report with the card's `model-index` and figure table (the card itself is written by
+/// `provenance::record`, the one card writer).
 fn certify(
     input: &std::path::Path,
     output: &std::path::Path,
@@ -112,10 +142,12 @@ fn certify(
     ctx: usize,
     threads: Option<usize>,
     ftype: FileType,
-) -> Result<(quantize::KldReport, PathBuf)> {
+) -> Result<(quantize::KldReport, (Option<serde_json::Value>, String))> {
     let r = super::kld::measure(input, output, text, ctx, threads)?;
     let c = quantize::certify::Certificate::new(input, output, text, ftype, &r);
     quantize::writer::add_metadata(output, &c.metadata())?;
-    let card = quantize::certify::write_card(output, &c)?;
-    Ok((r, card))
+    // The certificate's card text is parsed for its model-index and figure table.
+    let parsed = card::Card::parse(&c.card(), card::CardKind::Model)?;
+    let table = parsed.body.split_once("\n\n").map_or(parsed.body.as_str(), |(_, rest)| rest).trim().to_string();
+    Ok((r, (parsed.model_index, table)))
 }

@@ -16,6 +16,7 @@ pub fn run(a: &RunArgs) -> Result<()> {
         _ => unreachable!("clap enforces 1..=2 positionals"),
     };
     let path = settings::resolve_model(model, true)?;
+    super::acceptance::ensure(&path, a.accept_license)?;
     let t_load = std::time::Instant::now();
     let lm = super::open_model_lora(&path, a.model.ctx, a.model.lora.as_deref())?;
     let load_seconds = t_load.elapsed().as_secs_f64();

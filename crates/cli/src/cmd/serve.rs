@@ -32,6 +32,7 @@ pub fn run(a: &ServeArgs) -> Result<()> {
     let mut models = Vec::with_capacity(specs.len());
     for (i, spec) in specs.iter().enumerate() {
         let path = settings::resolve_model(*spec, true)?;
+        super::acceptance::ensure(&path, a.accept_license)?;
         let lm = Arc::new(super::open_model_ctx(&path, a.ctx)?);
         let id = match a.model_ids.get(i) {
             Some(id) => id.clone(),
