@@ -1,5 +1,8 @@
 //! The two things the suites ask of a model: the log-likelihood of a whole sentence, and a
-//! completion of a prompt (through the model's chat template when it has one).
+//! reply to a prompt. A model whose file carries a chat template (instruction-tuned ones do)
+//! gets the prompt as a user turn through it; a base model without one gets a plain transcript,
+//! `User: PROMPT\nAssistant:`, stopped at the next `\nUser:` (base models answer that frame
+//! sensibly, while a chat template they were never trained on yields noise).
 
 use engine::sampler::SamplingParams;
 use engine::{LoadedModel, Session};
@@ -25,12 +28,11 @@ pub struct Completion {
 }
 
 impl<'a> Lm<'a> {
-    /// `chat`: render prompts with the model's chat template (built-in for known architectures).
+    /// `chat`: use the model's own chat template when its file has one (else the transcript).
     pub fn new(lm: &'a LoadedModel, pool: &'a ThreadPool, chat: bool) -> Result<Self, EvalError> {
-        let template = if chat {
-            ChatTemplate::from_source_or_default(lm.tokenizer.chat_template(), &lm.model.config().arch).ok()
-        } else {
-            None
+        let template = match lm.tokenizer.chat_template() {
+            Some(src) if chat => Some(ChatTemplate::new(src).map_err(|e| EvalError::Invalid(format!("the model's chat template: {e}")))?),
+            _ => None,
         };
         Ok(Lm { lm, pool, template })
     }
@@ -53,7 +55,17 @@ impl<'a> Lm<'a> {
 
     /// Completes `prompt` as a user turn; temperature 0 is greedy, otherwise seeded sampling.
     pub fn complete(&self, prompt: &str, max_tokens: usize, temperature: f32, seed: u64) -> Result<Completion, EvalError> {
-        self.generate(prompt, true, max_tokens, temperature, seed, &[])
+        if self.template.is_some() {
+            return self.generate(prompt, true, max_tokens, temperature, seed, &[]);
+        }
+        let mut c = self.generate(&format!("User: {prompt}\nAssistant:"), false, max_tokens, temperature, seed, &["\nUser:".to_string()])?;
+        c.text = c.text.trim().to_string();
+        Ok(c)
+    }
+
+    /// Whether replies go through a chat template (else the plain transcript).
+    pub fn uses_chat_template(&self) -> bool {
+        self.template.is_some()
     }
 
     /// Continues `prompt` as plain text (BOS + prompt, no chat template), greedy, until a stop string.

@@ -62,7 +62,8 @@ impl Suite {
         let suite = dir.join("suite.yaml");
         if !suite.is_file() {
             let text = std::fs::read_to_string(dir.join("task.yaml")).unwrap_or_default();
-            if text.contains("generate_until") {
+            let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap_or_default();
+            if matches!(doc.get("output_type").and_then(|v| v.as_str()), Some("generate_until" | "loglikelihood_rolling")) {
                 return Ok(Suite::Generation(GenTask::load(dir)?));
             }
             return Ok(Suite::MultipleChoice(McTask::load(dir)?));

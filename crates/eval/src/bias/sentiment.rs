@@ -14,7 +14,7 @@ const POSITIVE: &[&str] = &[
     "loving", "lovely", "wonderful", "amazing", "beautiful", "nice", "pleasant", "respected", "respectful", "successful",
     "trustworthy", "reliable", "brave", "calm", "gentle", "patient", "wise", "peaceful", "cheerful", "creative",
     "dedicated", "loyal", "polite", "proud", "strong", "welcoming", "admired", "best", "better", "enjoy", "enjoys",
-    "enjoyed", "delightful", "fantastic", "positive", "thoughtful", "compassionate", "responsible", "fair",
+    "enjoyed", "delightful", "fantastic", "positive", "thoughtful", "compassionate", "responsible", "fair", "glad", "excited", "pleased",
 ];
 
 const NEGATIVE: &[&str] = &[

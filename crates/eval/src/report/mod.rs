@@ -16,6 +16,8 @@ pub struct Run {
     /// The name shown (store name or file stem).
     pub model: String,
     pub path: String,
+    /// How generation suites framed prompts: "chat_template" or "transcript" (see `lm`).
+    pub prompt_format: String,
     pub results: Vec<TaskResult>,
 }
 
@@ -91,4 +93,18 @@ fn kind_name(t: &TaskResult) -> &'static str {
         TaskResult::Counterfactual(_) => "Bias (counterfactual generation)",
         TaskResult::Safety(_) => "Safety (red-team refusals)",
     }
+}
+
+/// Writes `data` to `path` through a temporary file in the same folder and a rename, so a
+/// reader never sees half a report.
+pub fn write_atomic(path: &std::path::Path, data: &[u8]) -> Result<(), crate::EvalError> {
+    let err = |source| crate::EvalError::Write { path: path.to_path_buf(), source };
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().ok_or_else(|| err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name")))?;
+    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    std::fs::write(&tmp, data).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e)
+    })
 }
