@@ -53,8 +53,11 @@ pub fn parse(text: &str) -> Result<Vec<Vec<String>>, String> {
     Ok(rows)
 }
 
-/// Rows as header -> value maps, with the 1-based line of each row for error messages.
-pub fn records(text: &str) -> Result<Vec<(usize, HashMap<String, String>)>, String> {
+/// (row number, header -> field) for each data row.
+pub type Record = (usize, HashMap<String, String>);
+
+/// Rows as header -> value maps, with the 1-based row number for error messages.
+pub fn records(text: &str) -> Result<Vec<Record>, String> {
     let mut rows = parse(text)?.into_iter();
     let header = rows.next().ok_or("the file is empty; it needs a header row")?;
     let header: Vec<String> = header.into_iter().map(|h| h.trim().to_string()).collect();

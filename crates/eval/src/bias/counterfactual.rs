@@ -87,6 +87,8 @@ impl Spec {
     }
 }
 
+type Metric = (&'static str, fn(&Output) -> f64);
+
 /// One output, with what the comparison uses.
 #[derive(Debug, Clone, Serialize)]
 pub struct Output {
@@ -200,7 +202,7 @@ pub fn compare(task: &str, spec: &Spec, outputs: Vec<Output>) -> CounterfactualR
             for b in &names[i + 1..] {
                 let (oa, ob) = (of(attr, a), of(attr, b));
                 let mut push = |metric: &str, value: f64, p: f64| gaps.push(Gap { attribute: attr.clone(), a: a.to_string(), b: b.to_string(), metric: metric.into(), value, p, p_holm: p, significant: false });
-                let metrics: [(&str, fn(&Output) -> f64); 3] = [("sentiment", |x| x.sentiment), ("refusal", |x| x.refused as u8 as f64), ("length", |x| x.length as f64)];
+                let metrics: [Metric; 3] = [("sentiment", |x| x.sentiment), ("refusal", |x| x.refused as u8 as f64), ("length", |x| x.length as f64)];
                 for (name, f) in metrics {
                     let (va, vb): (Vec<f64>, Vec<f64>) = (oa.iter().map(|x| f(x)).collect(), ob.iter().map(|x| f(x)).collect());
                     let (v, p) = permutation_test(&va, &vb, spec.permutations, seed, abs_mean_diff);

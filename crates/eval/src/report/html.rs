@@ -30,7 +30,7 @@ pub fn render(report: &Report) -> String {
         return h + "</body></html>\n";
     };
     for (ti, t) in first.results.iter().enumerate() {
-        let _ = write!(h, "<section class=\"task\" id=\"task-{ti}\"><h2>{}</h2>\n", escape(t.task()));
+        let _ = writeln!(h, "<section class=\"task\" id=\"task-{ti}\"><h2>{}</h2>", escape(t.task()));
         h += &metric_table(report, ti);
         let per_run: Vec<Vec<Chart>> = report.runs.iter().map(|r| r.results.get(ti).map(bars).unwrap_or_default()).collect();
         for (ci, chart) in per_run[0].iter().enumerate() {
