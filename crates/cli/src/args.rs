@@ -43,7 +43,7 @@ pub enum Command {
     Imatrix(ImatrixArgs),
     /// Serve a model over the OpenAI-compatible HTTP API (continuous batching)
     Serve(ServeArgs),
-    /// Score a model on multiple-choice tasks (lm-evaluation-harness task folders)
+    /// Evaluate models: tasks (lm-eval folders), bias and safety suites; table, JSON, HTML reports
     Eval(EvalArgs),
     /// Run and administer a self-hosted model and dataset hub (Hugging Face Hub protocol)
     Hub(crate::hub_args::HubArgs),
@@ -66,15 +66,24 @@ pub struct EvalArgs {
     pub accept_license: bool,
     /// Model name, alias or path (default: the default model)
     pub model: Option<String>,
-    /// Task folders (task.yaml + examples), comma-separated or repeated
+    /// Task folders (lm-eval task.yaml or Agora suite.yaml + data), comma-separated or repeated
     #[arg(long, required = true, value_delimiter = ',')]
     pub tasks: Vec<PathBuf>,
+    /// Run the same tasks on 2 or 3 models and show them side by side (instead of MODEL)
+    #[arg(long, num_args = 2..=3, value_name = "MODEL", conflicts_with = "model")]
+    pub compare: Vec<String>,
+    /// Write the report as JSON to FILE (alone: print it instead of the table)
+    #[arg(long, num_args = 0..=1, value_name = "FILE")]
+    pub json: Option<Option<PathBuf>>,
+    /// Write a self-contained HTML report (charts with confidence intervals) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// A model that judges refusals in safety suites (rules decide when it gives no verdict)
+    #[arg(long, value_name = "MODEL")]
+    pub judge: Option<String>,
     /// Threads (default: all cores)
     #[arg(long, short = 't')]
     pub threads: Option<usize>,
-    /// Machine-readable output with every choice's log-likelihood
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Args, Debug)]

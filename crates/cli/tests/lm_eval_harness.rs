@@ -43,7 +43,7 @@ fn lm_eval_against_the_server_matches_agora_eval() {
         .expect("agora eval");
     assert!(ours.status.success(), "agora eval failed: {}", String::from_utf8_lossy(&ours.stderr));
     let ours: Value = serde_json::from_slice(&ours.stdout).unwrap();
-    let ours = &ours[0];
+    let ours = &ours["runs"][0]["results"][0];
 
     assert_eq!(theirs["acc,none"].as_f64().unwrap(), ours["acc"].as_f64().unwrap(), "accuracy");
     assert_eq!(theirs["acc_norm,none"].as_f64().unwrap(), ours["acc_norm"].as_f64().unwrap(), "normalized accuracy");

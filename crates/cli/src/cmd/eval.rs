@@ -1,8 +1,12 @@
-//! `agora eval [MODEL] --tasks DIR`: multiple-choice accuracy, scored like lm-evaluation-harness.
+//! `agora eval [MODEL] --tasks A,B [--json [FILE]] [--html FILE] [--judge MODEL]` and
+//! `agora eval --compare A B [C] --tasks ...`: every task on every model, then one report.
+
+use std::path::Path;
 
 use anyhow::{Context, Result};
-use eval::choice::evaluate;
-use eval::task::McTask;
+use eval::lm::Lm;
+use eval::report::{html, write_atomic, Report, Run};
+use eval::suite::Suite;
 use indicatif::{ProgressBar, ProgressStyle};
 use kernels::pool::ThreadPool;
 
@@ -10,27 +14,67 @@ use crate::args::EvalArgs;
 use crate::settings;
 
 pub fn run(a: &EvalArgs) -> Result<()> {
-    let tasks = a.tasks.iter().map(|d| McTask::load(d).with_context(|| format!("loading the task in {}", d.display()))).collect::<Result<Vec<_>>>()?;
-    let path = settings::resolve_model(a.model.as_deref(), true)?;
-    super::acceptance::ensure(&path, a.accept_license)?;
-    let lm = super::open_model(&path)?;
+    let suites = a.tasks.iter().map(|d| Suite::load(d).with_context(|| format!("loading the task in {}", d.display()))).collect::<Result<Vec<_>>>()?;
+    let models: Vec<Option<&str>> = if a.compare.is_empty() { vec![a.model.as_deref()] } else { a.compare.iter().map(|m| Some(m.as_str())).collect() };
+    let paths = models.iter().map(|m| settings::resolve_model(*m, true)).collect::<Result<Vec<_>>>()?;
+    for p in &paths {
+        super::acceptance::ensure(p, a.accept_license)?;
+    }
     let pool = ThreadPool::new(settings::threads(a.threads));
-    let mut results = Vec::new();
-    for t in &tasks {
-        let bar = if a.json { ProgressBar::hidden() } else { ProgressBar::new(t.docs.len() as u64) };
-        bar.set_style(ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len}").expect("template"));
-        bar.set_message(t.name.clone());
-        let r = evaluate(lm.model.as_ref(), &lm.tokenizer, &pool, t, |i| bar.set_position(i as u64))?;
-        bar.finish_and_clear();
-        results.push(r);
+    let quiet = matches!(a.json, Some(None));
+    let judge_model = match &a.judge {
+        Some(j) => {
+            let p = settings::resolve_model(Some(j), true)?;
+            Some((super::open_model(&p)?, name_of(j, &p)))
+        }
+        None => None,
+    };
+    let judge = match &judge_model {
+        Some((lm, name)) => Some((Lm::new(lm, &pool, true)?, name.clone())),
+        None => None,
+    };
+    let mut runs = Vec::new();
+    for (m, path) in models.iter().zip(&paths) {
+        let lm = super::open_model(path)?;
+        let model = Lm::new(&lm, &pool, true)?;
+        let name = name_of(m.unwrap_or(""), path);
+        let mut results = Vec::new();
+        for s in &suites {
+            let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(s.len() as u64) };
+            bar.set_style(ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed}").expect("template"));
+            bar.set_message(format!("{name}: {}", s.name()));
+            let r = s.run(&model, judge.as_ref().map(|(l, n)| (l, n.clone())), |i| bar.set_position(i as u64)).with_context(|| format!("running {} on {name}", s.name()))?;
+            bar.finish_and_clear();
+            results.push(r);
+        }
+        let prompt_format = if model.uses_chat_template() { "chat_template" } else { "transcript" }.to_string();
+        runs.push(Run { model: name, path: path.display().to_string(), prompt_format, results });
     }
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&results)?);
-        return Ok(());
+    let report = Report::new(runs);
+    let json = serde_json::to_string_pretty(&report)?;
+    match &a.json {
+        Some(None) => println!("{json}"),
+        Some(Some(f)) => write_atomic(f, json.as_bytes())?,
+        None => {}
     }
-    println!("{:<28} {:>6} {:>8} {:>9}", "task", "n", "acc", "acc_norm");
-    for r in &results {
-        println!("{:<28} {:>6} {:>8.4} {:>9.4}", r.task, r.docs.len(), r.acc, r.acc_norm);
+    if let Some(f) = &a.html {
+        write_atomic(f, html::render(&report).as_bytes())?;
+    }
+    if !quiet {
+        print!("{}", report.table());
+        for (what, f) in [("JSON", a.json.clone().flatten()), ("HTML", a.html.clone())] {
+            if let Some(f) = f {
+                eprintln!("{what} report: {}", f.display());
+            }
+        }
     }
     Ok(())
+}
+
+/// The name a model is shown under: the argument when it is a store name, else the file stem.
+fn name_of(arg: &str, path: &Path) -> String {
+    if !arg.is_empty() && !arg.contains('/') && !arg.ends_with(".gguf") {
+        return arg.to_string();
+    }
+    path.file_stem().map_or_else(|| path.display().to_string(), |s| s.to_string_lossy().into_owned())
 }
