@@ -9,6 +9,16 @@ pub struct HubArgs {
     /// The hub's data directory (metadata database and blobs); default: $AGORA_HUB_DATA
     #[arg(long, global = true)]
     pub data: Option<PathBuf>,
+    /// Metadata database: postgres://USER[:PASSWORD]@HOST[:PORT]/DB (default: $AGORA_HUB_DB, else SQLite in the data directory)
+    #[arg(long, global = true)]
+    pub db: Option<String>,
+    /// Blob store: s3://BUCKET[/PREFIX], credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+    /// (default: $AGORA_HUB_BLOBS, else a folder in the data directory)
+    #[arg(long, global = true)]
+    pub blobs: Option<String>,
+    /// S3 endpoint for non-AWS stores, e.g. http://127.0.0.1:8333 (default: $AGORA_HUB_S3_ENDPOINT)
+    #[arg(long, global = true)]
+    pub s3_endpoint: Option<String>,
     #[command(subcommand)]
     pub command: HubCommand,
 }

@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::blob::{put_bytes, BlobStore, Check, FsBlobStore};
+use crate::blob::{put_bytes, BlobStore, Check, FsBlobStore, S3BlobStore, S3Location};
 use crate::card;
 use crate::error::{HubError, Result};
 use crate::hash::{git_blob_oid, is_sha256_hex, lfs_pointer, token_hash};
@@ -25,6 +25,21 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits { max_file_size: 50 << 30, max_regular_size: 10 << 20, tree_page: 1000 }
+    }
+}
+
+/// Where metadata and blobs live; both None is the embedded layout.
+#[derive(Debug, Clone, Default)]
+pub struct Backends {
+    pub db: Option<String>,
+    pub blobs: Option<String>,
+    /// S3 endpoint for non-AWS object stores (SeaweedFS, MinIO), e.g. http://127.0.0.1:8333.
+    pub s3_endpoint: Option<String>,
+}
+
+impl Backends {
+    pub fn embedded(&self) -> bool {
+        self.db.is_none() && self.blobs.is_none()
     }
 }
 
@@ -110,6 +125,23 @@ impl Hub {
         let meta = SqliteMeta::open(&dir.join("meta.sqlite"))?;
         let blobs = FsBlobStore::open(dir.join("blobs"))?;
         Ok(Hub { meta: Box::new(meta), blobs: Box::new(blobs), limits, data_dir: dir.to_path_buf() })
+    }
+
+    /// Chosen backends: `b.db` a `postgres://` URL (else SQLite in `dir`), `b.blobs` an `s3://bucket/prefix`
+    /// (else the folder `dir/blobs`). With both remote, several servers can serve one hub.
+    pub fn open_backends(dir: &Path, b: &Backends, limits: Limits) -> Result<Hub> {
+        std::fs::create_dir_all(dir)?;
+        let meta: Box<dyn MetaStore> = match b.db.as_deref() {
+            None => Box::new(SqliteMeta::open(&dir.join("meta.sqlite"))?),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Box::new(PgMeta::open(url)?),
+            Some(url) => return Err(HubError::BadRequest(format!("--db '{url}' is not supported; give a postgres://USER@HOST:PORT/DB URL, or leave it out for SQLite in the data directory"))),
+        };
+        let blobs: Box<dyn BlobStore> = match b.blobs.as_deref() {
+            None => Box::new(FsBlobStore::open(dir.join("blobs"))?),
+            Some(url) if url.starts_with("s3://") => Box::new(S3BlobStore::open(&S3Location::parse(url, b.s3_endpoint.clone())?)?),
+            Some(url) => return Err(HubError::BadRequest(format!("--blobs '{url}' is not supported; give s3://BUCKET[/PREFIX], or leave it out for the folder in the data directory"))),
+        };
+        Ok(Hub { meta, blobs, limits, data_dir: dir.to_path_buf() })
     }
 
     // ---- accounts ----

@@ -17,4 +17,4 @@ pub mod server;
 pub mod time;
 
 pub use error::{HubError, Result};
-pub use hub::{Caller, Hub, Limits};
+pub use hub::{Backends, Caller, Hub, Limits};
