@@ -76,6 +76,17 @@ impl Drop for Conn<'_> {
     }
 }
 
+impl Drop for PgMeta {
+    fn drop(&mut self) {
+        // Closing a sync client blocks on its own runtime, which panics when the hub is dropped
+        // inside the server's runtime (at shutdown): close them on a plain thread.
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|p| p.into_inner()));
+        if !idle.is_empty() {
+            let _ = std::thread::spawn(move || drop(idle)).join();
+        }
+    }
+}
+
 impl PgMeta {
     /// Connects to `postgres://user[:password]@host[:port]/db` and brings the schema up to date.
     pub fn open(url: &str) -> Result<PgMeta> {
