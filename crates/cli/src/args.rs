@@ -47,6 +47,12 @@ pub enum Command {
     Hub(crate::hub_args::HubArgs),
     /// Push a model (store name, file or folder) to a hub repo: `agora push MODEL namespace/name`
     Push(crate::hub_args::PushArgs),
+    /// Store a hub access token in $AGORA_HOME/hub-token (checked against the hub first)
+    Login(crate::hub_args::LoginArgs),
+    /// Remove the stored hub access token
+    Logout,
+    /// Show the account the hub token belongs to (/api/whoami-v2)
+    Whoami(crate::hub_args::WhoamiArgs),
 }
 
 #[derive(Args, Debug)]

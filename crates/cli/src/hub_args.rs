@@ -145,3 +145,26 @@ pub struct PushArgs {
     #[arg(long, short)]
     pub quiet: bool,
 }
+
+#[derive(Args, Debug)]
+pub struct LoginArgs {
+    /// The access token (default: read from stdin, so it stays out of the shell history)
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Hub to check the token against (default: $HF_ENDPOINT, else https://huggingface.co)
+    #[arg(long)]
+    pub endpoint: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct WhoamiArgs {
+    /// Hub URL (default: $HF_ENDPOINT, else https://huggingface.co)
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// Access token (default: $HF_TOKEN, then `agora login`'s, then the huggingface_hub token file)
+    #[arg(long)]
+    pub token: Option<String>,
+    /// The hub's whole answer as JSON
+    #[arg(long)]
+    pub json: bool,
+}

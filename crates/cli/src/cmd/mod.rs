@@ -39,6 +39,9 @@ pub fn dispatch(cmd: Command) -> Result<()> {
         Command::Eval(a) => eval::run(&a),
         Command::Hub(a) => hub::run(&a),
         Command::Push(a) => hub_client::push(&a),
+        Command::Login(a) => hub_client::login(&a),
+        Command::Logout => hub_client::logout(),
+        Command::Whoami(a) => hub_client::whoami(&a),
     }
 }
 
