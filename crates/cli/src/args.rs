@@ -57,6 +57,12 @@ pub enum Command {
     Lineage(crate::card_args::LineageArgs),
     /// The ed25519 key that signs lineage records: `agora keys new|show`
     Keys(crate::card_args::KeysArgs),
+    /// Store a hub access token in $AGORA_HOME/hub-token (checked against the hub first)
+    Login(crate::hub_args::LoginArgs),
+    /// Remove the stored hub access token
+    Logout,
+    /// Show the account the hub token belongs to (/api/whoami-v2)
+    Whoami(crate::hub_args::WhoamiArgs),
 }
 
 #[derive(Args, Debug)]
@@ -81,6 +87,10 @@ pub struct EvalArgs {
     /// A model that judges refusals in safety suites (rules decide when it gives no verdict)
     #[arg(long, value_name = "MODEL")]
     pub judge: Option<String>,
+    /// Record the results in this model card's `model-index` (README.md with YAML front matter;
+    /// one model only)
+    #[arg(long, value_name = "README", conflicts_with = "compare")]
+    pub card: Option<PathBuf>,
     /// Threads (default: all cores)
     #[arg(long, short = 't')]
     pub threads: Option<usize>,

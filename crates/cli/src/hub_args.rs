@@ -9,6 +9,16 @@ pub struct HubArgs {
     /// The hub's data directory (metadata database and blobs); default: $AGORA_HUB_DATA
     #[arg(long, global = true)]
     pub data: Option<PathBuf>,
+    /// Metadata database: postgres://USER[:PASSWORD]@HOST[:PORT]/DB (default: $AGORA_HUB_DB, else SQLite in the data directory)
+    #[arg(long, global = true)]
+    pub db: Option<String>,
+    /// Blob store: s3://BUCKET[/PREFIX], credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+    /// (default: $AGORA_HUB_BLOBS, else a folder in the data directory)
+    #[arg(long, global = true)]
+    pub blobs: Option<String>,
+    /// S3 endpoint for non-AWS stores, e.g. http://127.0.0.1:8333 (default: $AGORA_HUB_S3_ENDPOINT)
+    #[arg(long, global = true)]
+    pub s3_endpoint: Option<String>,
     #[command(subcommand)]
     pub command: HubCommand,
 }
@@ -134,4 +144,27 @@ pub struct PushArgs {
     pub message: String,
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LoginArgs {
+    /// The access token (default: read from stdin, so it stays out of the shell history)
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Hub to check the token against (default: $HF_ENDPOINT, else https://huggingface.co)
+    #[arg(long)]
+    pub endpoint: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct WhoamiArgs {
+    /// Hub URL (default: $HF_ENDPOINT, else https://huggingface.co)
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// Access token (default: $HF_TOKEN, then `agora login`'s, then the huggingface_hub token file)
+    #[arg(long)]
+    pub token: Option<String>,
+    /// The hub's whole answer as JSON
+    #[arg(long)]
+    pub json: bool,
 }

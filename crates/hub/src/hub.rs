@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::blob::{put_bytes, BlobStore, Check, FsBlobStore};
+use crate::blob::{put_bytes, BlobStore, Check, FsBlobStore, S3BlobStore, S3Location};
 use crate::card;
 use crate::error::{HubError, Result};
 use crate::hash::{git_blob_oid, is_sha256_hex, lfs_pointer, token_hash};
@@ -25,6 +25,21 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits { max_file_size: 50 << 30, max_regular_size: 10 << 20, tree_page: 1000 }
+    }
+}
+
+/// Where metadata and blobs live; both None is the embedded layout.
+#[derive(Debug, Clone, Default)]
+pub struct Backends {
+    pub db: Option<String>,
+    pub blobs: Option<String>,
+    /// S3 endpoint for non-AWS object stores (SeaweedFS, MinIO), e.g. http://127.0.0.1:8333.
+    pub s3_endpoint: Option<String>,
+}
+
+impl Backends {
+    pub fn embedded(&self) -> bool {
+        self.db.is_none() && self.blobs.is_none()
     }
 }
 
@@ -110,6 +125,23 @@ impl Hub {
         let meta = SqliteMeta::open(&dir.join("meta.sqlite"))?;
         let blobs = FsBlobStore::open(dir.join("blobs"))?;
         Ok(Hub { meta: Box::new(meta), blobs: Box::new(blobs), limits, data_dir: dir.to_path_buf() })
+    }
+
+    /// Chosen backends: `b.db` a `postgres://` URL (else SQLite in `dir`), `b.blobs` an `s3://bucket/prefix`
+    /// (else the folder `dir/blobs`). With both remote, several servers can serve one hub.
+    pub fn open_backends(dir: &Path, b: &Backends, limits: Limits) -> Result<Hub> {
+        std::fs::create_dir_all(dir)?;
+        let meta: Box<dyn MetaStore> = match b.db.as_deref() {
+            None => Box::new(SqliteMeta::open(&dir.join("meta.sqlite"))?),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Box::new(PgMeta::open(url)?),
+            Some(url) => return Err(HubError::BadRequest(format!("--db '{url}' is not supported; give a postgres://USER@HOST:PORT/DB URL, or leave it out for SQLite in the data directory"))),
+        };
+        let blobs: Box<dyn BlobStore> = match b.blobs.as_deref() {
+            None => Box::new(FsBlobStore::open(dir.join("blobs"))?),
+            Some(url) if url.starts_with("s3://") => Box::new(S3BlobStore::open(&S3Location::parse(url, b.s3_endpoint.clone())?)?),
+            Some(url) => return Err(HubError::BadRequest(format!("--blobs '{url}' is not supported; give s3://BUCKET[/PREFIX], or leave it out for the folder in the data directory"))),
+        };
+        Ok(Hub { meta, blobs, limits, data_dir: dir.to_path_buf() })
     }
 
     // ---- accounts ----
@@ -320,7 +352,7 @@ impl Hub {
                 }
             };
             if entry.path == "README.md" {
-                card = self.card_of(&entry)?;
+                card = self.card_of(&entry, repo.rtype)?;
             }
             out.push(Op::Put(entry));
         }
@@ -340,7 +372,7 @@ impl Hub {
         self.meta.apply_commit(repo.id, &c)
     }
 
-    fn card_of(&self, readme: &FileEntry) -> Result<CardChange> {
+    fn card_of(&self, readme: &FileEntry, rtype: RepoType) -> Result<CardChange> {
         if readme.size > 4 << 20 {
             return Err(HubError::BadRequest("README.md is larger than 4 MiB".into()));
         }
@@ -349,6 +381,14 @@ impl Hub {
             .open(&readme.sha256, 0)?
             .read_to_string(&mut text)
             .map_err(|_| HubError::BadRequest("README.md is not UTF-8 text".into()))?;
+        if rtype == RepoType::Model {
+            // The license knowledge base's checks: an invalid card or a license conflict refuses
+            // the commit with every reason; warnings are shown on the repo page.
+            let errors: Vec<String> = ::card::check_for_push(&text).into_iter().filter(|p| p.error).map(|p| p.to_string()).collect();
+            if !errors.is_empty() {
+                return Err(HubError::BadRequest(format!("Invalid model card (README.md): {}", errors.join("; "))));
+            }
+        }
         Ok(match card::parse(&text)? {
             Some(c) => CardChange::Set { json: c.data.to_string(), tags: c.tags },
             None => CardChange::Clear,

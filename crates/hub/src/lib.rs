@@ -1,7 +1,8 @@
 //! A self-hostable model and dataset hub that speaks the Hugging Face Hub protocol (the subset the
 //! `huggingface_hub` client uses), so `HF_ENDPOINT=http://host:port` points every HF tool at it.
 //!
-//! Layout: `meta` (users, tokens, orgs, repos, commits: SQLite), `blob` (content-addressed files),
+//! Layout: `meta` (users, tokens, orgs, repos, commits: SQLite or Postgres), `blob` (content-addressed
+//! files: a folder or S3),
 //! `hub` (the rules over both), `server` (HTTP routes), `client` (push/pull against any
 //! HF-compatible endpoint). Xet is never advertised.
 
@@ -17,4 +18,4 @@ pub mod server;
 pub mod time;
 
 pub use error::{HubError, Result};
-pub use hub::{Caller, Hub, Limits};
+pub use hub::{Backends, Caller, Hub, Limits};

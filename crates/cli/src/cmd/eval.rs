@@ -60,6 +60,12 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     if let Some(f) = &a.html {
         write_atomic(f, html::render(&report).as_bytes())?;
     }
+    if let (Some(readme), [run]) = (&a.card, report.runs.as_slice()) {
+        card::set_model_index(readme, &eval::report::model_index(run)).with_context(|| format!("recording the results in {}", readme.display()))?;
+        if !quiet {
+            eprintln!("model-index recorded in {}", readme.display());
+        }
+    }
     if !quiet {
         print!("{}", report.table());
         for (what, f) in [("JSON", a.json.clone().flatten()), ("HTML", a.html.clone())] {

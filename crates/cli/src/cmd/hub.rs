@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use hub::meta::{Role, Scope};
 use hub::server::{sign, AppState};
-use hub::{Hub, Limits};
+use hub::{Backends, Hub, Limits};
 
 use crate::hub_args::*;
 
@@ -20,22 +20,36 @@ fn data_dir(a: &HubArgs) -> Result<PathBuf> {
     }
 }
 
-fn open(dir: &std::path::Path, limits: Limits) -> Result<Hub> {
-    Hub::open(dir, limits).with_context(|| format!("opening the hub data directory {}", dir.display()))
+fn env_or(flag: &Option<String>, var: &str) -> Option<String> {
+    flag.clone().or_else(|| std::env::var(var).ok().filter(|v| !v.is_empty()))
+}
+
+fn backends(a: &HubArgs) -> Backends {
+    Backends { db: env_or(&a.db, "AGORA_HUB_DB"), blobs: env_or(&a.blobs, "AGORA_HUB_BLOBS"), s3_endpoint: env_or(&a.s3_endpoint, "AGORA_HUB_S3_ENDPOINT") }
+}
+
+fn open(b: &Backends, dir: &std::path::Path, limits: Limits) -> Result<Hub> {
+    if b.embedded() {
+        return Hub::open(dir, limits).with_context(|| format!("opening the hub data directory {}", dir.display()));
+    }
+    Hub::open_backends(dir, b, limits).with_context(|| {
+        format!("opening the hub (metadata: {}, blobs: {})", b.db.as_deref().unwrap_or("SQLite in the data directory"), b.blobs.as_deref().unwrap_or("folder in the data directory"))
+    })
 }
 
 pub fn run(a: &HubArgs) -> Result<()> {
     let dir = data_dir(a)?;
+    let b = backends(a);
     match &a.command {
-        HubCommand::Serve(s) => serve(&dir, s),
+        HubCommand::Serve(s) => serve(&b, &dir, s),
         HubCommand::User(HubUserCommand::Add { name, fullname, email }) => {
-            let h = open(&dir, Limits::default())?;
+            let h = open(&b, &dir, Limits::default())?;
             h.add_user(name, fullname.as_deref(), email.as_deref())?;
             println!("created user {name}; make a token with: agora hub token new {name} --write");
             Ok(())
         }
         HubCommand::User(HubUserCommand::List { json }) => {
-            let h = open(&dir, Limits::default())?;
+            let h = open(&b, &dir, Limits::default())?;
             let users = h.meta.users()?;
             if *json {
                 let v: Vec<_> = users.iter().map(|u| serde_json::json!({ "name": u.name, "fullname": u.fullname, "email": u.email, "created": hub::time::iso(u.created_ms) })).collect();
@@ -48,25 +62,25 @@ pub fn run(a: &HubArgs) -> Result<()> {
             Ok(())
         }
         HubCommand::Org(HubOrgCommand::Add { name, admin }) => {
-            open(&dir, Limits::default())?.add_org(name, admin)?;
+            open(&b, &dir, Limits::default())?.add_org(name, admin)?;
             println!("created organization {name} with admin {admin}");
             Ok(())
         }
         HubCommand::Org(HubOrgCommand::Member { org, user, role, remove }) => {
-            let h = open(&dir, Limits::default())?;
+            let h = open(&b, &dir, Limits::default())?;
             let role = if *remove { None } else { Some(Role::parse(role).with_context(|| format!("role '{role}' is not read, write or admin"))?) };
             h.meta.set_member(org, user, role)?;
             Ok(())
         }
         HubCommand::Token(HubTokenCommand::New { user, write, name }) => {
-            let h = open(&dir, Limits::default())?;
+            let h = open(&b, &dir, Limits::default())?;
             let (secret, t) = h.new_token(user, name, if *write { Scope::Write } else { Scope::Read })?;
             eprintln!("token {} ({}) for {user}; it is shown only now:", t.id, t.scope.as_str());
             println!("{secret}");
             Ok(())
         }
         HubCommand::Token(HubTokenCommand::List { user, json }) => {
-            let h = open(&dir, Limits::default())?;
+            let h = open(&b, &dir, Limits::default())?;
             let tokens = h.meta.tokens(user)?;
             if *json {
                 let v: Vec<_> = tokens.iter().map(|t| serde_json::json!({ "id": t.id, "name": t.name, "scope": t.scope, "created": hub::time::iso(t.created_ms), "revoked": t.revoked })).collect();
@@ -79,22 +93,22 @@ pub fn run(a: &HubArgs) -> Result<()> {
             Ok(())
         }
         HubCommand::Token(HubTokenCommand::Revoke { user, id }) => {
-            if !open(&dir, Limits::default())?.meta.revoke_token(user, *id)? {
+            if !open(&b, &dir, Limits::default())?.meta.revoke_token(user, *id)? {
                 bail!("user {user} has no active token {id} (see: agora hub token list {user})");
             }
             println!("revoked token {id}");
             Ok(())
         }
-        HubCommand::Fsck(f) => fsck(&dir, f),
+        HubCommand::Fsck(f) => fsck(&b, &dir, f),
     }
 }
 
-fn serve(dir: &std::path::Path, s: &HubServeArgs) -> Result<()> {
+fn serve(b: &Backends, dir: &std::path::Path, s: &HubServeArgs) -> Result<()> {
     if s.tree_page == 0 {
         bail!("--tree-page must be at least 1");
     }
     let limits = Limits { max_file_size: s.max_file_size, tree_page: s.tree_page, ..Limits::default() };
-    let hub = Arc::new(open(dir, limits)?);
+    let hub = Arc::new(open(b, dir, limits)?);
     let secret = sign::load_or_create_secret(dir)?;
     let state = Arc::new(AppState { hub, secret, public_url: s.public_url.clone() });
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -108,11 +122,11 @@ fn serve(dir: &std::path::Path, s: &HubServeArgs) -> Result<()> {
     })
 }
 
-fn fsck(dir: &std::path::Path, f: &HubFsckArgs) -> Result<()> {
-    if !dir.join("meta.sqlite").exists() {
+fn fsck(b: &Backends, dir: &std::path::Path, f: &HubFsckArgs) -> Result<()> {
+    if b.db.is_none() && !dir.join("meta.sqlite").exists() {
         bail!("{} holds no hub (no meta.sqlite)", dir.display());
     }
-    let h = open(dir, Limits::default())?;
+    let h = open(b, dir, Limits::default())?;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(indicatif::ProgressStyle::with_template("fsck {bar:30} {pos}/{len} blobs").unwrap());
     let r = h.fsck(!f.quick, &mut |i, n| {

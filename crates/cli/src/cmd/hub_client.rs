@@ -17,7 +17,12 @@ fn endpoint(flag: Option<&str>) -> String {
     flag.map(String::from).or_else(|| std::env::var("HF_ENDPOINT").ok().filter(|s| !s.is_empty())).unwrap_or_else(|| "https://huggingface.co".into())
 }
 
-/// --token, then $HF_TOKEN, then the token file `huggingface-cli login` writes.
+/// Where `agora login` keeps the token: `$AGORA_HOME/hub-token`.
+fn token_file() -> Result<PathBuf> {
+    Ok(Store::open_default()?.root().join("hub-token"))
+}
+
+/// --token, then $HF_TOKEN, then `agora login`'s token, then the token file `huggingface-cli login` writes.
 fn token(flag: Option<&str>) -> Option<String> {
     if let Some(t) = flag {
         return Some(t.to_string());
@@ -26,6 +31,9 @@ fn token(flag: Option<&str>) -> Option<String> {
         if !t.trim().is_empty() {
             return Some(t.trim().to_string());
         }
+    }
+    if let Some(t) = token_file().ok().and_then(|f| std::fs::read_to_string(f).ok()).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) {
+        return Some(t);
     }
     let file = match std::env::var_os("HF_HOME") {
         Some(h) => PathBuf::from(h).join("token"),
@@ -161,4 +169,55 @@ fn stored_matches(entry: &store::ModelEntry, snap: &hub::client::Snapshot) -> Re
         }
     }
     Ok(true)
+}
+
+pub fn login(a: &crate::hub_args::LoginArgs) -> Result<()> {
+    let tok = match &a.token {
+        Some(t) => t.trim().to_string(),
+        None => {
+            eprintln!("paste an access token (from the hub's settings, or `agora hub token new USER`):");
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).context("reading the token from stdin")?;
+            line.trim().to_string()
+        }
+    };
+    if tok.is_empty() || tok.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        bail!("that is not an access token (empty, or it contains spaces)");
+    }
+    let ep = endpoint(a.endpoint.as_deref());
+    let (name, _) = Client::new(&ep, Some(tok.clone()))?.whoami().with_context(|| format!("checking the token against {ep}; nothing was stored"))?;
+    let file = token_file()?;
+    let dir = file.parent().context("the token file has no folder")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // Written private from the start, then renamed into place: never readable by others, never half-written.
+    let mut tmp = tempfile::Builder::new().prefix(".hub-token-").permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600)).tempfile_in(dir)?;
+    std::io::Write::write_all(&mut tmp, format!("{tok}\n").as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(&file).map_err(|e| e.error).with_context(|| format!("writing {}", file.display()))?;
+    println!("logged in to {ep} as {name}; the token is in {}", file.display());
+    Ok(())
+}
+
+pub fn logout() -> Result<()> {
+    let file = token_file()?;
+    match std::fs::remove_file(&file) {
+        Ok(()) => println!("removed {}", file.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => println!("not logged in (no {})", file.display()),
+        Err(e) => return Err(e).with_context(|| format!("removing {}", file.display())),
+    }
+    if std::env::var("HF_TOKEN").is_ok_and(|t| !t.trim().is_empty()) {
+        eprintln!("note: HF_TOKEN is still set in the environment and is used before the stored token");
+    }
+    Ok(())
+}
+
+pub fn whoami(a: &crate::hub_args::WhoamiArgs) -> Result<()> {
+    let ep = endpoint(a.endpoint.as_deref());
+    let (name, v) = Client::new(&ep, token(a.token.as_deref()))?.whoami()?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("{name}");
+    }
+    Ok(())
 }

@@ -52,6 +52,9 @@ pub fn dispatch(cmd: Command) -> Result<()> {
         Command::License(a) => license::run(&a),
         Command::Lineage(a) => lineage::run(&a),
         Command::Keys(a) => keys::run(&a),
+        Command::Login(a) => hub_client::login(&a),
+        Command::Logout => hub_client::logout(),
+        Command::Whoami(a) => hub_client::whoami(&a),
     }
 }
 

@@ -107,6 +107,8 @@ fn model_meta(lm: &LoadedModel) -> ModelMeta {
         }
         meta.summary = meta.summary.or_else(|| card.summary(400));
     }
+    // What the license requires users to be shown (notices, use policies), from the knowledge base.
+    meta.attribution = card::attribution_of(&lm.path);
     meta
 }
 

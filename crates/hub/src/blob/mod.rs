@@ -6,8 +6,10 @@
 //! (S3 via `object_store`) implements it by blocking on its runtime there.
 
 mod fs;
+mod s3;
 
 pub use fs::FsBlobStore;
+pub use s3::{S3BlobStore, S3Location};
 
 use std::io::Read;
 

@@ -4,13 +4,17 @@
 //! The trait is synchronous and backend-neutral (SQLite here; a Postgres backend implements the same
 //! calls). Commit ids are computed by `commit_id` so every backend produces the same ids.
 
+mod pg;
 mod sqlite;
 
+pub use pg::PgMeta;
 pub use sqlite::SqliteMeta;
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{HubError, Result};
 use crate::hash::sha1_hex;
 use crate::ids::RepoType;
 
@@ -322,4 +326,42 @@ pub fn commit_id(files: &[FileEntry], parent: Option<&str>, author: &str, time_m
     }
     let text = format!("tree {}\nparent {}\nauthor {author} {time_ms}\n\n{title}\n\n{message}", sha1_hex(tree.as_bytes()), parent.unwrap_or(""));
     sha1_hex(text.as_bytes())
+}
+
+/// Applies a commit's operations to the parent's tree (path -> entry); shared by every backend so
+/// they refuse the same things with the same words.
+pub fn apply_ops(tree: &mut BTreeMap<String, FileEntry>, ops: &[Op]) -> Result<()> {
+    for op in ops {
+        match op {
+            Op::Put(f) => {
+                // A file cannot also be a folder of another file.
+                let as_dir = format!("{}/", f.path);
+                if tree.keys().any(|p| p.starts_with(&as_dir)) {
+                    return Err(HubError::BadRequest(format!("'{}' is a folder in this revision; it cannot also be a file", f.path)));
+                }
+                let mut prefix = f.path.as_str();
+                while let Some(i) = prefix.rfind('/') {
+                    prefix = &prefix[..i];
+                    if tree.contains_key(prefix) {
+                        return Err(HubError::BadRequest(format!("'{prefix}' is a file in this revision; it cannot hold '{}'", f.path)));
+                    }
+                }
+                tree.insert(f.path.clone(), f.clone());
+            }
+            Op::Delete(p) => {
+                if tree.remove(p).is_none() {
+                    return Err(HubError::EntryNotFound(format!("cannot delete '{p}': a file with this name doesn't exist")));
+                }
+            }
+            Op::DeleteFolder(p) => {
+                let prefix = format!("{}/", p.trim_end_matches('/'));
+                let before = tree.len();
+                tree.retain(|k, _| !k.starts_with(&prefix));
+                if tree.len() == before {
+                    return Err(HubError::EntryNotFound(format!("cannot delete folder '{p}': no file lies under it")));
+                }
+            }
+        }
+    }
+    Ok(())
 }

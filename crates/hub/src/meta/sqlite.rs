@@ -107,38 +107,7 @@ fn write_commit(tx: &rusqlite::Transaction, repo: i64, c: &NewCommit, head: Opti
         }
         None => (BTreeMap::new(), None),
     };
-    for op in &c.ops {
-        match op {
-            Op::Put(f) => {
-                // A file cannot also be a folder of another file.
-                let as_dir = format!("{}/", f.path);
-                if tree.keys().any(|p| p.starts_with(&as_dir)) {
-                    return Err(HubError::BadRequest(format!("'{}' is a folder in this revision; it cannot also be a file", f.path)));
-                }
-                let mut prefix = f.path.as_str();
-                while let Some(i) = prefix.rfind('/') {
-                    prefix = &prefix[..i];
-                    if tree.contains_key(prefix) {
-                        return Err(HubError::BadRequest(format!("'{prefix}' is a file in this revision; it cannot hold '{}'", f.path)));
-                    }
-                }
-                tree.insert(f.path.clone(), f.clone());
-            }
-            Op::Delete(p) => {
-                if tree.remove(p).is_none() {
-                    return Err(HubError::EntryNotFound(format!("cannot delete '{p}': a file with this name doesn't exist")));
-                }
-            }
-            Op::DeleteFolder(p) => {
-                let prefix = format!("{}/", p.trim_end_matches('/'));
-                let before = tree.len();
-                tree.retain(|k, _| !k.starts_with(&prefix));
-                if tree.len() == before {
-                    return Err(HubError::EntryNotFound(format!("cannot delete folder '{p}': no file lies under it")));
-                }
-            }
-        }
-    }
+    apply_ops(&mut tree, &c.ops)?;
     let files: Vec<FileEntry> = tree.into_values().collect();
     let card = match &c.card {
         CardChange::Keep => parent_card,

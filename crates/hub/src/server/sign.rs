@@ -12,8 +12,16 @@ use crate::hash::{hex, random_bytes};
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The server's signing key, `<data>/upload-secret`, created once (atomically) and kept.
+/// The server's signing key: `$AGORA_HUB_SECRET` when set (servers behind one load balancer share it),
+/// else `<data>/upload-secret`, created once (atomically) and kept.
 pub fn load_or_create_secret(dir: &Path) -> Result<Vec<u8>> {
+    if let Some(k) = std::env::var_os("AGORA_HUB_SECRET") {
+        let k = k.into_encoded_bytes();
+        if k.len() < 32 {
+            return Err(HubError::BadRequest("AGORA_HUB_SECRET is shorter than 32 bytes; use a long random string (e.g. openssl rand -hex 32)".into()));
+        }
+        return Ok(k);
+    }
     let path = dir.join("upload-secret");
     match std::fs::read(&path) {
         Ok(k) if k.len() >= 32 => return Ok(k),

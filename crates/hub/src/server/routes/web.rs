@@ -93,6 +93,12 @@ pub async fn repo(ctx: Ctx, r: RepoRef) -> Result<Response> {
         if let Some(readme) = files.iter().find(|f| f.path == "README.md" && f.size <= 4 << 20) {
             let mut text = String::new();
             if hub.blobs.open(&readme.sha256, 0)?.read_to_string(&mut text).is_ok() {
+                if repo.rtype == crate::ids::RepoType::Model {
+                    let warnings: Vec<String> = ::card::check_for_push(&text).into_iter().filter(|p| !p.error).map(|p| format!("<li>{}</li>", esc(&p.to_string()))).collect();
+                    if !warnings.is_empty() {
+                        b += &format!("<div class=\"banner gated\"><strong>Card warnings</strong><ul>{}</ul></div>", warnings.concat());
+                    }
+                }
                 b += &format!("<section class=\"card\">{}</section>", markdown(card_body(&text)));
             }
         }
