@@ -160,3 +160,23 @@ fn fsck_finds_missing_and_corrupt_blobs() {
     assert_eq!(r.missing, vec![sha256_hex(b"bbb")]);
     assert_eq!(r.temporaries_removed, 1);
 }
+
+#[test]
+fn model_cards_are_checked_against_the_license_knowledge_base() {
+    let (_d, h) = hub();
+    let (secret, _) = h.new_token("alice", "w", Scope::Write).unwrap();
+    let alice = h.authenticate(Some(&secret)).unwrap();
+    let repo = h.create_repo(&alice, RepoType::Model, "alice", "merged", false).unwrap();
+    let head0 = h.resolve_rev(&repo, "main").unwrap();
+    // A relation without the base model it relates to: the card crate's validation refuses it
+    // (the hub's own front-matter parser alone would have accepted it).
+    let invalid = b"---\nlicense: apache-2.0\nbase_model_relation: finetune\n---\n# Tuned\n";
+    let err = h.commit(&alice, &repo, "main", "card", "", None, vec![regular(&h, "README.md", invalid)]).unwrap_err().to_string();
+    assert!(err.contains("Invalid model card") && err.contains("base_model"), "{err}");
+    assert_eq!(h.resolve_rev(&repo, "main").unwrap(), head0, "a refused card must not move the branch");
+    // A dataset repo's card is not a model card: the model rules do not apply.
+    let ds = h.create_repo(&alice, RepoType::Dataset, "alice", "data", false).unwrap();
+    h.commit(&alice, &ds, "main", "card", "", None, vec![regular(&h, "README.md", b"---\nlicense: cc-by-sa-4.0\n---\n# Data\n")]).unwrap();
+    // A sound card passes.
+    h.commit(&alice, &repo, "main", "card", "", None, vec![regular(&h, "README.md", b"---\nlicense: apache-2.0\n---\n# Fine\n")]).unwrap();
+}
