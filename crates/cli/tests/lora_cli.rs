@@ -35,6 +35,13 @@ fn merged_model_equals_peft_and_run_with_the_adapter() {
         assert!(ok, "{err}");
         let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
         assert_eq!(v["adapted_tensors"].as_u64().unwrap(), adapted, "{stdout}");
+        // A card and a signed lineage record beside the output, naming the adapter's files.
+        let lineage = std::fs::read_to_string(v["lineage"].as_str().unwrap()).unwrap();
+        assert!(lineage.contains("adapter_model.safetensors"), "{lineage}");
+        let card = std::fs::read_to_string(v["card"].as_str().unwrap()).unwrap();
+        assert!(card.contains("finetune"), "{card}");
+        let (ok, _, err) = agora(&["lineage", "verify", out.to_str().unwrap()], home.path());
+        assert!(ok, "{err}");
         let max = max_dlogit(&out, &testdata(adapter).join("golden.json"));
         eprintln!("{base} merged with {adapter}: max |dlogit| vs peft {max:.2e}");
         assert!(max <= 5e-3, "{base} merged with {adapter}: max |dlogit| {max}");

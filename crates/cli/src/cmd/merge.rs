@@ -23,10 +23,26 @@ pub fn run(a: &MergeArgs) -> Result<()> {
         bar.set_position(p.done);
     })?;
     bar.finish_and_clear();
+    // The merged weights are a fine-tune of the base: card and signed lineage name the base and
+    // hash the adapter's files.
+    let mut details = std::collections::BTreeMap::new();
+    details.insert("type".to_string(), ftype.name().to_string());
+    details.insert("adapter".to_string(), a.adapter.display().to_string());
+    let extra_inputs = vec![("adapter", a.adapter.join("adapter_model.safetensors")), ("adapter config", a.adapter.join("adapter_config.json"))];
+    let (card_path, lineage_path) = super::provenance::record(super::provenance::Made {
+        input: &base,
+        output: &a.output,
+        relation: card::Relation::Finetune,
+        details,
+        extra_inputs,
+        model_index: None,
+        extra_md: None,
+    })?;
     if a.json {
         let v = serde_json::json!({
             "base": base, "adapter": a.adapter, "output": report.output, "type": report.ftype,
             "adapted_tensors": n_adapted, "tensors": report.n_tensors, "output_bytes": report.output_bytes, "seconds": report.seconds,
+            "card": card_path, "lineage": lineage_path,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
