@@ -35,11 +35,9 @@ pub fn merge_lora(base: &Path, adapter_dir: &Path, output: &Path, opts: &Options
         if t.shape != [d.cols, d.rows] {
             return Err(QuantizeError::Invalid(format!("'{}' is {:?}; the adapter's delta is [{}, {}]", t.name, t.shape, d.cols, d.rows)));
         }
+        // Rows are whole blocks laid end to end, so the tensor dequantizes as one long row.
         let mut w = vec![0.0f32; d.rows * d.cols];
-        let row_bytes = t.ty.row_bytes(d.cols).ok_or_else(|| QuantizeError::Invalid(format!("'{}': rows do not fill whole blocks", t.name)))?;
-        for (r, out) in w.chunks_exact_mut(d.cols).enumerate() {
-            dequantize_row(t.ty, &t.data()[r * row_bytes..(r + 1) * row_bytes], out).map_err(|e| QuantizeError::Invalid(format!("'{}': {e}", t.name)))?;
-        }
+        dequantize_row(t.ty, t.data(), &mut w).map_err(|e| QuantizeError::Invalid(format!("'{}': {e}", t.name)))?;
         d.merge_into(&mut w);
         let bytes = w.iter().flat_map(|x| x.to_le_bytes()).collect();
         Ok(Some(Tensor::from_owned(t.name.clone(), GgmlType::F32, t.shape.clone(), bytes)))
