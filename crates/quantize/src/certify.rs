@@ -1,11 +1,10 @@
 //! What a quantization cost, recorded where users look: GGUF metadata keys (`agora.quality.*`,
 //! `agora.lineage.*`) and a model card whose YAML front matter carries a `model-index` entry.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use weights::MetaValue;
 
-use crate::error::{QuantizeError, Result};
 use crate::ftype::FileType;
 use crate::kld::KldReport;
 
@@ -85,25 +84,6 @@ impl Certificate {
         s += &format!("| RMS change in next-token probability | {:.3}% |\n", 100.0 * r.delta_p_rms);
         s
     }
-}
-
-/// Writes the card beside `output` as README.md, or `<output stem>.README.md` when a README.md is
-/// already there (another model's card is never overwritten). Atomic: temp file + rename.
-pub fn write_card(output: &Path, c: &Certificate) -> Result<PathBuf> {
-    let dir = output.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut path = dir.join("README.md");
-    if path.exists() {
-        let stem = output.file_stem().map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
-        path = dir.join(format!("{stem}.README.md"));
-    }
-    let tmp = dir.join(format!(".{}.tmp-{}", file_name(&path), std::process::id()));
-    let io = |e| QuantizeError::Invalid(format!("cannot write the model card {}: {e}", path.display()));
-    std::fs::write(&tmp, c.card()).map_err(io)?;
-    std::fs::rename(&tmp, &path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
-    })?;
-    Ok(path)
 }
 
 #[cfg(test)]

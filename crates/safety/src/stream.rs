@@ -50,10 +50,6 @@ impl OutputFilter {
         self.release(true)
     }
 
-    pub fn stopped(&self) -> bool {
-        self.stopped
-    }
-
     fn stop(&mut self, rule: String, matched: &str) -> Released {
         self.stopped = true;
         // A failed audit write still stops the answer; the rule name says so.

@@ -2,7 +2,7 @@
 //! refused with a `content_filter` error), answers filtered while they stream (redacted, or ended
 //! with finish reason `content_filter`). The checks themselves live in the `safety` crate.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use engine::batch::{Event, Finished, Sink};
 use safety::{Context, Guard, OutputFilter};
@@ -134,5 +134,3 @@ impl Sink for Filtered {
         self.state.lock().map(|s| s.ended).unwrap_or(true) || self.inner.is_closed()
     }
 }
-
-pub type SharedGuard = Arc<Guard>;
