@@ -18,6 +18,11 @@ pub trait Block: Send + Sync {
     fn linears_mut(&mut self) -> Vec<&mut Linear> {
         Vec::new()
     }
+
+    /// The block's parts for training (`TrainView`); None where training is not supported.
+    fn parts(&self) -> Option<crate::BlockParts<'_>> {
+        None
+    }
 }
 
 pub struct Decoder<B: Block> {
@@ -32,6 +37,21 @@ pub struct Decoder<B: Block> {
 }
 
 impl<B: Block> Decoder<B> {
+    /// The parts LoRA training needs; None when a block or the final norm is not of the supported kind.
+    pub fn train_view(&self) -> Option<crate::TrainView<'_>> {
+        let blocks = self.layers.iter().map(|l| l.parts()).collect::<Option<Vec<_>>>()?;
+        let Norm::Rms(out_norm) = &self.out_norm else { return None };
+        Some(crate::TrainView {
+            config: &self.config,
+            embed: &self.embed,
+            embed_scale: self.embed_scale,
+            blocks,
+            out_norm,
+            output: &self.output,
+            logit_softcap: self.logit_softcap,
+        })
+    }
+
     pub fn forward_batch(
         &self,
         ctx: &mut ForwardCtx,

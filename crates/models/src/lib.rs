@@ -11,9 +11,11 @@ pub mod model;
 pub mod decoder;
 pub mod observe;
 pub mod lora;
+pub mod train_view;
 
 pub use error::ModelError;
 pub use kv::{KvAccess, LayerKvMut, SeqRows};
 pub use model::{ForwardCtx, LoadOptions, LogitsWanted, Model, ModelConfig, SeqInput};
 pub use registry::{load_model, load_model_with};
 pub use source::WeightSource;
+pub use train_view::{BlockParts, TrainView};

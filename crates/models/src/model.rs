@@ -121,6 +121,12 @@ pub trait Model: Send + Sync {
         Err(ModelError::Config(format!("LoRA adapters are not supported for {} models", self.config().arch)))
     }
 
+    /// The parts LoRA training runs its own forward and backward passes over; None for
+    /// architectures training does not support.
+    fn train_view(&self) -> Option<crate::TrainView<'_>> {
+        None
+    }
+
     /// Runs several sequences through the model in one pass: every weight matrix is read once
     /// for all their tokens (continuous batching). Keys/values go into each sequence's cache;
     /// the wanted logits rows are appended to `out` in sequence order, `[rows, n_vocab]`.

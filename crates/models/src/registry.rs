@@ -59,6 +59,10 @@ impl<B: Block> Model for Decoder<B> {
         Decoder::forward_batch(self, ctx, seqs, out)
     }
 
+    fn train_view(&self) -> Option<crate::TrainView<'_>> {
+        Decoder::train_view(self)
+    }
+
     fn attach_lora(&mut self, adapter: &crate::lora::LoraAdapter) -> Result<(), ModelError> {
         let mut left: std::collections::BTreeSet<&str> = adapter.deltas.keys().map(String::as_str).collect();
         let linears = self.layers.iter_mut().flat_map(|l| l.linears_mut()).chain(std::iter::once(&mut self.output));

@@ -103,6 +103,17 @@ impl Block for Gemma3Layer {
         v
     }
 
+    fn parts(&self) -> Option<crate::BlockParts<'_>> {
+        Some(crate::BlockParts {
+            attn_norm: &self.attn_norm,
+            attn: &self.attn,
+            post_attn_norm: Some(&self.post_attn_norm),
+            ffn_norm: &self.ffn_norm,
+            mlp: &self.mlp,
+            post_ffn_norm: Some(&self.post_ffn_norm),
+        })
+    }
+
     fn forward(&self, pool: &ThreadPool, s: &mut Scratch, n: usize, seqs: &mut [SeqRows<'_>]) {
         let len = n * self.attn_norm.dim();
         self.attn_norm.forward(&s.x[..len], sized(&mut s.h, len));

@@ -158,6 +158,11 @@ impl Block for LlamaLayer {
         v
     }
 
+    fn parts(&self) -> Option<crate::BlockParts<'_>> {
+        let Ffn::Dense(mlp) = &self.mlp else { return None };
+        Some(crate::BlockParts { attn_norm: &self.attn_norm, attn: &self.attn, post_attn_norm: None, ffn_norm: &self.ffn_norm, mlp, post_ffn_norm: None })
+    }
+
     fn forward(&self, pool: &ThreadPool, s: &mut Scratch, n: usize, seqs: &mut [SeqRows<'_>]) {
         let len = n * self.attn_norm.dim();
         self.attn_norm.forward(&s.x[..len], sized(&mut s.h, len));

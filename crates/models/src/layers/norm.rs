@@ -24,6 +24,15 @@ impl RmsNorm {
         self.weight.len()
     }
 
+    /// The per-channel scale (Gemma's 1 + w already folded in).
+    pub fn weight(&self) -> &[f32] {
+        &self.weight
+    }
+
+    pub fn eps(&self) -> f32 {
+        self.eps
+    }
+
     /// Normalises each `dim`-sized row of `x` into `out`.
     pub fn forward(&self, x: &[f32], out: &mut [f32]) {
         let d = self.dim();

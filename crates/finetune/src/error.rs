@@ -1,0 +1,13 @@
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum FinetuneError {
+    #[error(transparent)]
+    Model(#[from] models::ModelError),
+    #[error("{0}")]
+    Config(String),
+    #[error("{path}: {msg}")]
+    Data { path: String, msg: String },
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
