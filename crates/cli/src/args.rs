@@ -88,7 +88,8 @@ pub struct EvalArgs {
     #[arg(long, value_name = "MODEL")]
     pub judge: Option<String>,
     /// Record the results in this model card's `model-index` (README.md with YAML front matter;
-    /// one model only)
+    /// one model only) and in a signed lineage record of the JSON report (--json FILE, else
+    /// eval-results.json beside the card)
     #[arg(long, value_name = "README", conflicts_with = "compare")]
     pub card: Option<PathBuf>,
     /// Threads (default: all cores)

@@ -1,5 +1,6 @@
 //! `agora eval [MODEL] --tasks A,B [--json [FILE]] [--html FILE] [--judge MODEL]` and
 //! `agora eval --compare A B [C] --tasks ...`: every task on every model, then one report.
+//! With `--card README` the scores go into the card's model-index and a signed lineage record.
 
 use std::path::Path;
 
@@ -61,9 +62,21 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         write_atomic(f, html::render(&report).as_bytes())?;
     }
     if let (Some(readme), [run]) = (&a.card, report.runs.as_slice()) {
-        card::set_model_index(readme, &eval::report::model_index(run)).with_context(|| format!("recording the results in {}", readme.display()))?;
+        let index = eval::report::model_index(run);
+        card::set_model_index(readme, &index).with_context(|| format!("recording the results in {}", readme.display()))?;
+        // The scores also go into a signed lineage record whose artifact is the JSON report.
+        let results = match &a.json {
+            Some(Some(f)) => f.clone(),
+            _ => {
+                let f = readme.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("eval-results.json");
+                write_atomic(&f, json.as_bytes())?;
+                f
+            }
+        };
+        let record = super::provenance::record_evaluation(&paths[0], &results, &a.tasks, &index).context("signing the evaluation's lineage record")?;
         if !quiet {
             eprintln!("model-index recorded in {}", readme.display());
+            eprintln!("signed evaluation record {} (check it with `agora lineage verify {}`)", record.display(), results.display());
         }
     }
     if !quiet {

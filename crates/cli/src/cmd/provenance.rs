@@ -107,3 +107,20 @@ pub fn record(m: Made<'_>) -> Result<(PathBuf, PathBuf)> {
     let lineage_path = l.write_beside(m.output)?;
     Ok((card_path, lineage_path))
 }
+
+/// Signs a lineage record for an evaluation: the artifact is the results file, the inputs are
+/// the model evaluated and every task file, the recipe carries the scores (`model-index`). The
+/// model's own record is embedded, so `agora lineage verify RESULTS` checks the whole chain.
+pub fn record_evaluation(model: &Path, results: &Path, tasks: &[PathBuf], model_index: &serde_json::Value) -> Result<PathBuf> {
+    let a = card::inspect(model).with_context(|| format!("reading the card and license of {}", model.display()))?;
+    let mut recipe = BTreeMap::new();
+    recipe.insert("relation".to_string(), serde_json::Value::from("evaluation"));
+    recipe.insert("model-index".to_string(), model_index.clone());
+    let mut inputs: Vec<(&str, &Path)> = vec![("model", model)];
+    inputs.extend(tasks.iter().map(|t| ("task", t.as_path())));
+    let command: Vec<String> = std::env::args().collect();
+    let licenses = a.terms().licenses.into_iter().collect();
+    let mut l = Lineage::build(results, &inputs, command, recipe, licenses, store::now_rfc3339())?;
+    l.sign(&super::keys::load_or_create()?);
+    Ok(l.write_beside(results)?)
+}
