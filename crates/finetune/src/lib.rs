@@ -9,6 +9,8 @@ pub mod error;
 pub mod params;
 pub mod batch;
 pub mod objective;
+pub mod optim;
+pub mod schedule;
 
 pub use batch::Batch;
 pub use error::FinetuneError;
