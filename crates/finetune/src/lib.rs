@@ -11,6 +11,7 @@ pub mod batch;
 pub mod objective;
 pub mod optim;
 pub mod schedule;
+pub mod data;
 
 pub use batch::Batch;
 pub use error::FinetuneError;
