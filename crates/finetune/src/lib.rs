@@ -12,6 +12,8 @@ pub mod objective;
 pub mod optim;
 pub mod schedule;
 pub mod data;
+pub mod metrics;
+pub mod svg;
 
 pub use batch::Batch;
 pub use error::FinetuneError;
