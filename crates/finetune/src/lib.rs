@@ -14,6 +14,8 @@ pub mod schedule;
 pub mod data;
 pub mod metrics;
 pub mod svg;
+pub mod checkpoint;
+pub mod trainer;
 
 pub use batch::Batch;
 pub use error::FinetuneError;

@@ -37,6 +37,8 @@ pub struct DataStats {
 pub struct Dataset {
     pub examples: Vec<Example>,
     pub format: Option<Format>,
+    /// What loading found (also returned by `load`).
+    pub stats: DataStats,
 }
 
 impl Dataset {
@@ -102,7 +104,7 @@ impl Dataset {
             stats.target_tokens += t;
             kept.push(ex);
         }
-        (Dataset { examples: kept, format: None }, stats)
+        (Dataset { examples: kept, format: None, stats: stats.clone() }, stats)
     }
 
     /// The batches of one epoch: examples shuffled by (seed, epoch), then packed to `max_len`.
