@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod svg;
 pub mod checkpoint;
 pub mod trainer;
+pub mod export;
 
 pub use batch::Batch;
 pub use error::FinetuneError;
