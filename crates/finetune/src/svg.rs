@@ -14,7 +14,7 @@ const BOTTOM: f64 = 48.0;
 
 /// Round tick positions (1, 2 or 5 times a power of ten) covering [lo, hi].
 pub fn ticks(lo: f64, hi: f64, want: usize) -> Vec<f64> {
-    if !(hi > lo) {
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
         return vec![lo];
     }
     let raw = (hi - lo) / want.max(1) as f64;

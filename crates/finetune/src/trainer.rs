@@ -37,6 +37,9 @@ pub struct TrainConfig {
     pub out_dir: PathBuf,
     /// The loss curve's title.
     pub title: String,
+    /// A `checkpoint-STEP` folder to continue from (its parameters and optimizer state replace the
+    /// ones passed in); `checkpoint::latest(out_dir)` finds the newest.
+    pub resume: Option<PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -56,6 +59,7 @@ impl Default for TrainConfig {
             keep_checkpoints: 2,
             out_dir: PathBuf::from("."),
             title: "LoRA fine-tune".into(),
+            resume: None,
         }
     }
 }
@@ -88,8 +92,7 @@ pub struct Summary {
     pub svg_path: PathBuf,
 }
 
-/// Trains `params` in place. `resume`: a `checkpoint-STEP` folder to continue from (its parameters
-/// and optimizer state replace `params`). `stop` is polled after every optimizer step; when set, a
+/// Trains `params` in place, or continues the run in `cfg.resume`. `stop` is polled after every optimizer step; when set, a
 /// checkpoint is saved and the function returns with `stopped: true`.
 pub fn train(
     obj: &mut dyn Objective,
@@ -97,14 +100,13 @@ pub fn train(
     train_set: &Dataset,
     eval_set: Option<&Dataset>,
     cfg: &TrainConfig,
-    resume: Option<&Path>,
     stop: &AtomicBool,
     on_event: &mut dyn FnMut(Event),
 ) -> Result<Summary, FinetuneError> {
     validate(cfg, train_set)?;
     std::fs::create_dir_all(&cfg.out_dir)
         .map_err(|source| FinetuneError::Io { path: cfg.out_dir.display().to_string(), source })?;
-    let (mut opt, mut st) = match resume {
+    let (mut opt, mut st) = match cfg.resume.as_deref() {
         Some(dir) => resumed(dir, params, cfg)?,
         None => {
             let st = TrainerState {

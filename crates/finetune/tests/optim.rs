@@ -37,14 +37,14 @@ fn converges_on_a_convex_quadratic() {
     let mut g = p.zeros_like();
     for step in 0..3000 {
         let lr = if step < 2000 { 0.05 } else { 0.005 };
-        for i in 0..4 {
-            g.modules[0].a[i] = 2.0 * w[i] * (p.modules[0].a[i] - c[i]);
+        for (i, gi) in g.modules[0].a.iter_mut().enumerate() {
+            *gi = 2.0 * w[i] * (p.modules[0].a[i] - c[i]);
         }
         g.modules[0].b[0] = 2.0 * (p.modules[0].b[0] + 1.0);
         opt.step(&mut p, &g, lr);
     }
-    for i in 0..4 {
-        assert!((p.modules[0].a[i] - c[i]).abs() < 1e-2, "p[{i}] = {} want {}", p.modules[0].a[i], c[i]);
+    for (i, (got, want)) in p.modules[0].a.iter().zip(c).enumerate() {
+        assert!((got - want).abs() < 1e-2, "p[{i}] = {got} want {want}");
     }
     assert!((p.modules[0].b[0] + 1.0).abs() < 1e-2);
 }

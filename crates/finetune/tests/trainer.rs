@@ -46,7 +46,7 @@ fn loss_goes_down_and_metrics_and_curve_are_written() {
     let stop = AtomicBool::new(false);
     let mut steps_seen = 0;
     let c = TrainConfig { epochs: 12, lr: 0.1, min_lr: 0.01, ..cfg(dir.path()) };
-    let s = train(&mut obj, &mut p, &tr, Some(&ev), &c, None, &stop, &mut |e| {
+    let s = train(&mut obj, &mut p, &tr, Some(&ev), &c, &stop, &mut |e| {
         if let Event::Step { .. } = e {
             steps_seen += 1
         }
@@ -78,7 +78,7 @@ fn two_batches_accumulated_equal_one_batch_of_the_same_data() {
         let mut obj = LeastSquares::new(400, 0.0);
         let mut p = params();
         let c = TrainConfig { max_len, grad_accum: accum, max_grad_norm: None, ..cfg(dir.path()) };
-        let s = train(&mut obj, &mut p, &dataset(24, 4, 0), None, &c, None, &AtomicBool::new(false), &mut |_| {}).unwrap();
+        let s = train(&mut obj, &mut p, &dataset(24, 4, 0), None, &c, &AtomicBool::new(false), &mut |_| {}).unwrap();
         (p, train_rows(&read_jsonl(&s.metrics_path).unwrap()))
     };
     let (pa, ra) = run(8, 2);
@@ -102,7 +102,7 @@ fn resuming_from_a_checkpoint_is_bit_identical() {
     // Dropout on: the per-step seeds must be reproduced too.
     let whole_dir = tempfile::tempdir().unwrap();
     let mut whole = params();
-    let s = train(&mut LeastSquares::new(400, 0.2), &mut whole, &tr, Some(&ev), &c(whole_dir.path()), None, &AtomicBool::new(false), &mut |_| {}).unwrap();
+    let s = train(&mut LeastSquares::new(400, 0.2), &mut whole, &tr, Some(&ev), &c(whole_dir.path()), &AtomicBool::new(false), &mut |_| {}).unwrap();
     assert_eq!(s.steps, 24);
     let steps: Vec<usize> = checkpoint::list(whole_dir.path()).iter().map(|(s, _)| *s).collect();
     assert_eq!(steps, vec![5, 10, 15, 20]);
@@ -112,7 +112,7 @@ fn resuming_from_a_checkpoint_is_bit_identical() {
     let part_dir = tempfile::tempdir().unwrap();
     let stop = AtomicBool::new(false);
     let mut p1 = params();
-    let s1 = train(&mut LeastSquares::new(400, 0.2), &mut p1, &tr, Some(&ev), &c(part_dir.path()), None, &stop, &mut |e| {
+    let s1 = train(&mut LeastSquares::new(400, 0.2), &mut p1, &tr, Some(&ev), &c(part_dir.path()), &stop, &mut |e| {
         if let Event::Step { row, .. } = e {
             if row.step == 8 {
                 stop.store(true, Ordering::SeqCst);
@@ -125,7 +125,7 @@ fn resuming_from_a_checkpoint_is_bit_identical() {
     let ck = s1.last_checkpoint.clone().unwrap();
     assert!(ck.ends_with("checkpoint-8"), "{}", ck.display());
     let mut p2 = params(); // fresh: the checkpoint's params replace these
-    let s2 = train(&mut LeastSquares::new(400, 0.2), &mut p2, &tr, Some(&ev), &c(part_dir.path()), Some(&ck), &AtomicBool::new(false), &mut |_| {}).unwrap();
+    let s2 = train(&mut LeastSquares::new(400, 0.2), &mut p2, &tr, Some(&ev), &TrainConfig { resume: Some(ck.clone()), ..c(part_dir.path()) }, &AtomicBool::new(false), &mut |_| {}).unwrap();
     assert_eq!(s2.steps, 24);
     for (a, b) in whole.values().flatten().zip(p2.values().flatten()) {
         assert_eq!(a.to_bits(), b.to_bits(), "{a} vs {b}");
@@ -138,7 +138,7 @@ fn resuming_from_a_checkpoint_is_bit_identical() {
     let mut p3 = params();
     let ck10 = whole_dir.path().join("checkpoint-10");
     let other = tempfile::tempdir().unwrap();
-    train(&mut LeastSquares::new(400, 0.2), &mut p3, &tr, Some(&ev), &c(other.path()), Some(&ck10), &AtomicBool::new(false), &mut |_| {}).unwrap();
+    train(&mut LeastSquares::new(400, 0.2), &mut p3, &tr, Some(&ev), &TrainConfig { resume: Some(ck10), ..c(other.path()) }, &AtomicBool::new(false), &mut |_| {}).unwrap();
     assert!(whole.values().flatten().zip(p3.values().flatten()).all(|(a, b)| a.to_bits() == b.to_bits()));
 }
 
@@ -148,7 +148,7 @@ fn the_stop_flag_saves_a_checkpoint_and_returns_cleanly() {
     let stop = AtomicBool::new(true); // Ctrl-C before the first step finished
     let mut p = params();
     let mut saw = None;
-    let s = train(&mut LeastSquares::new(400, 0.0), &mut p, &dataset(24, 4, 0), None, &cfg(dir.path()), None, &stop, &mut |e| {
+    let s = train(&mut LeastSquares::new(400, 0.0), &mut p, &dataset(24, 4, 0), None, &cfg(dir.path()), &stop, &mut |e| {
         if let Event::Checkpoint(d) = e {
             saw = Some(d.to_path_buf())
         }
@@ -170,11 +170,11 @@ fn resuming_with_other_data_order_settings_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let tr = dataset(24, 4, 0);
     let stop = AtomicBool::new(true);
-    let s = train(&mut LeastSquares::new(400, 0.0), &mut params(), &tr, None, &cfg(dir.path()), None, &stop, &mut |_| {}).unwrap();
+    let s = train(&mut LeastSquares::new(400, 0.0), &mut params(), &tr, None, &cfg(dir.path()), &stop, &mut |_| {}).unwrap();
     let ck = s.last_checkpoint.unwrap();
-    let c = TrainConfig { seed: 12, ..cfg(dir.path()) };
-    let e = train(&mut LeastSquares::new(400, 0.0), &mut params(), &tr, None, &c, Some(&ck), &AtomicBool::new(false), &mut |_| {}).unwrap_err().to_string();
+    let c = TrainConfig { seed: 12, resume: Some(ck), ..cfg(dir.path()) };
+    let e = train(&mut LeastSquares::new(400, 0.0), &mut params(), &tr, None, &c, &AtomicBool::new(false), &mut |_| {}).unwrap_err().to_string();
     assert!(e.contains("--seed 11") && e.contains("12"), "{e}");
-    let e = train(&mut LeastSquares::new(400, 0.0), &mut params(), &tr, None, &TrainConfig { grad_accum: 0, ..cfg(dir.path()) }, None, &AtomicBool::new(false), &mut |_| {}).unwrap_err().to_string();
+    let e = train(&mut LeastSquares::new(400, 0.0), &mut params(), &tr, None, &TrainConfig { grad_accum: 0, ..cfg(dir.path()) }, &AtomicBool::new(false), &mut |_| {}).unwrap_err().to_string();
     assert!(e.contains("--grad-accum"), "{e}");
 }

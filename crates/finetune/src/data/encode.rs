@@ -20,7 +20,7 @@ impl Example {
 
     fn push(&mut self, ids: &[u32], learn: bool) {
         self.tokens.extend_from_slice(ids);
-        self.mask.extend(std::iter::repeat(learn).take(ids.len()));
+        self.mask.extend(ids.iter().map(|_| learn));
     }
 }
 

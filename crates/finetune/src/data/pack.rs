@@ -14,7 +14,7 @@ pub fn splitmix64(state: &mut u64) -> u64 {
 
 /// A seed derived from several values (seed, epoch, step, ...), each mixed in turn.
 pub fn derive_seed(parts: &[u64]) -> u64 {
-    let mut s = 0x5EED_0F_A60A_u64;
+    let mut s = 0x005E_ED0F_A60A_u64;
     for &p in parts {
         s ^= p;
         s = splitmix64(&mut s);
