@@ -289,3 +289,34 @@ fn resumed(dir: &Path, params: &mut LoraParams, cfg: &TrainConfig) -> Result<(Ad
     opt.config = cfg.adamw;
     Ok((opt, ck.state))
 }
+
+/// An `on_event` handler driving an indicatif bar over optimizer steps: loss, tokens/s and ETA in its
+/// message; evaluations and checkpoints printed above it.
+pub fn progress_bar(bar: indicatif::ProgressBar) -> impl FnMut(Event) {
+    let style = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} steps {msg}")
+        .expect("static template")
+        .progress_chars("=> ");
+    bar.set_style(style);
+    move |e| match e {
+        Event::Start { total_steps, first_step } => {
+            bar.set_length(total_steps as u64);
+            bar.set_position(first_step as u64);
+        }
+        Event::Step { row, eta_s, .. } => {
+            bar.set_position(row.step as u64);
+            bar.set_message(format!("| loss {:.4} | {:.0} tok/s | ETA {}", row.loss, row.tokens_per_s, clock(eta_s)));
+        }
+        Event::Eval(r) => bar.println(format!("epoch {} (step {}): eval loss {:.4}", r.epoch + 1, r.step, r.eval_loss)),
+        Event::Checkpoint(d) => bar.println(format!("saved {}", d.display())),
+    }
+}
+
+/// `1h02m03s` / `4m05s` / `7s`.
+fn clock(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    match (s / 3600, s / 60 % 60, s % 60) {
+        (0, 0, sec) => format!("{sec}s"),
+        (0, m, sec) => format!("{m}m{sec:02}s"),
+        (h, m, sec) => format!("{h}h{m:02}m{sec:02}s"),
+    }
+}

@@ -178,3 +178,14 @@ fn resuming_with_other_data_order_settings_is_refused() {
     let e = train(&mut LeastSquares::new(400, 0.0), &mut params(), &tr, None, &TrainConfig { grad_accum: 0, ..cfg(dir.path()) }, &AtomicBool::new(false), &mut |_| {}).unwrap_err().to_string();
     assert!(e.contains("--grad-accum"), "{e}");
 }
+
+#[test]
+fn the_progress_bar_follows_the_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let bar = indicatif::ProgressBar::hidden();
+    let mut on_event = finetune::trainer::progress_bar(bar.clone());
+    train(&mut LeastSquares::new(400, 0.0), &mut params(), &dataset(24, 4, 0), None, &cfg(dir.path()), &AtomicBool::new(false), &mut on_event).unwrap();
+    assert_eq!((bar.position(), bar.length()), (24, Some(24)));
+    let msg = bar.message();
+    assert!(msg.contains("loss ") && msg.contains("tok/s") && msg.contains("ETA 0s"), "{msg}");
+}
