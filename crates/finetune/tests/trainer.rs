@@ -1,10 +1,10 @@
-//! The loop on a real least-squares objective (see common/mod.rs).
+//! The loop on a real least-squares objective (see lsq/mod.rs).
 
-mod common;
+mod lsq;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::{dataset, params, LeastSquares};
+use lsq::{dataset, params, LeastSquares};
 use finetune::checkpoint;
 use finetune::metrics::{read_jsonl, MetricRow};
 use finetune::schedule::Decay;
