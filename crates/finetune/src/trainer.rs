@@ -80,7 +80,7 @@ pub struct Summary {
     /// Loss of the last optimizer step.
     pub final_train_loss: Option<f64>,
     pub final_eval_loss: Option<f64>,
-    /// Tokens per second over the steps this call ran.
+    /// Tokens per second of wall time over this call (evaluations and checkpoints included).
     pub tokens_per_s: f64,
     pub truncated: usize,
     /// Wall time of the whole run, resumed parts included.

@@ -92,6 +92,17 @@ fn bad_lines_name_the_file_line_and_what_was_expected() {
     assert!(e.contains("no assistant turn"), "{e}");
     let e = load(&[], 64).unwrap_err();
     assert!(e.contains("no records"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let chat = write(&dir, &[r#"{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}"#]);
+    let e = Dataset::load(&chat, &tok().0, None, 64).unwrap_err().to_string();
+    assert!(e.contains("line 1") && e.contains("chat template"), "{e}");
+    // A byte-order mark and CRLF line ends are accepted.
+    let p = dir.path().join("bom.jsonl");
+    std::fs::write(&p, "\u{feff}{\"text\": \"a b\"}\r\n{\"text\": \"c\"}\r\n").unwrap();
+    let (ds, _) = Dataset::load(&p, &tok().0, None, 64).unwrap();
+    assert_eq!(ds.examples.len(), 2);
+    let e = load(&[], 64).unwrap_err();
+    assert!(e.contains("no records"), "{e}");
 }
 
 #[test]

@@ -61,6 +61,8 @@ impl Dataset {
         for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
             let lineno = i + 1;
             let line = line.map_err(|e| data_err(format!("line {lineno}: cannot read ({e}); is the file UTF-8 text?")))?;
+            // Editors on Windows may start the file with a byte-order mark.
+            let line = if lineno == 1 { line.trim_start_matches('\u{feff}').to_string() } else { line };
             if line.trim().is_empty() {
                 continue;
             }
