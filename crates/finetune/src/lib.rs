@@ -9,6 +9,14 @@ pub mod error;
 pub mod params;
 pub mod batch;
 pub mod objective;
+pub mod optim;
+pub mod schedule;
+pub mod data;
+pub mod metrics;
+pub mod svg;
+pub mod checkpoint;
+pub mod trainer;
+pub mod export;
 
 pub use batch::Batch;
 pub use error::FinetuneError;
