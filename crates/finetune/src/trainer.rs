@@ -33,6 +33,8 @@ pub struct TrainConfig {
     pub checkpoint_every: usize,
     /// Checkpoints to keep (0: all).
     pub keep_checkpoints: usize,
+    /// End after this many optimizer steps (the schedule is planned for them); None: all epochs.
+    pub max_steps: Option<usize>,
     /// Where checkpoints, `metrics.jsonl` and `loss.svg` go.
     pub out_dir: PathBuf,
     /// The loss curve's title.
@@ -60,6 +62,7 @@ impl Default for TrainConfig {
             out_dir: PathBuf::from("."),
             title: "LoRA fine-tune".into(),
             resume: None,
+            max_steps: None,
         }
     }
 }
@@ -127,7 +130,8 @@ pub fn train(
     let steps_per_epoch: Vec<usize> = (0..cfg.epochs)
         .map(|e| train_set.epoch_batches(e, cfg.seed, cfg.max_len).len().div_ceil(cfg.grad_accum))
         .collect();
-    let total_steps: usize = steps_per_epoch.iter().sum();
+    let all_steps: usize = steps_per_epoch.iter().sum();
+    let total_steps = cfg.max_steps.map_or(all_steps, |m| m.min(all_steps));
     let sched = Schedule { peak_lr: cfg.lr, min_lr: cfg.min_lr, warmup_steps: cfg.warmup_steps, total_steps, decay: cfg.decay };
     let eval_batches = eval_set.map(|d| d.batches_in_order(cfg.max_len));
     on_event(Event::Start { total_steps, first_step: st.global_step });
@@ -142,6 +146,9 @@ pub fn train(
         let batches = train_set.epoch_batches(epoch, cfg.seed, cfg.max_len);
         let mut bi = if epoch == st.epoch { st.batch_in_epoch } else { 0 };
         while bi < batches.len() {
+            if st.global_step >= total_steps {
+                break 'epochs;
+            }
             let t_step = Instant::now();
             let micro = &batches[bi..(bi + cfg.grad_accum).min(batches.len())];
             grads.fill_zero();
@@ -201,6 +208,14 @@ pub fn train(
                 stopped = true;
                 break 'epochs;
             }
+        }
+    }
+    // A run cut short by max_steps ends with an evaluation of where it stopped.
+    if !stopped && !matches!(st.metrics.last(), Some(MetricRow::Eval(_))) {
+        if let Some(eb) = &eval_batches {
+            let row = evaluate(obj, params, eb, st.global_step, st.epoch, elapsed0 + t0.elapsed().as_secs_f64())?;
+            on_event(Event::Eval(&row));
+            st.metrics.push(MetricRow::Eval(row));
         }
     }
     // The last epoch's evaluation is the final one; a resumed run that had nothing left still reports it.

@@ -189,3 +189,24 @@ fn the_progress_bar_follows_the_steps() {
     let msg = bar.message();
     assert!(msg.contains("loss ") && msg.contains("tok/s") && msg.contains("ETA 0s"), "{msg}");
 }
+
+#[test]
+fn max_steps_ends_early_plans_the_schedule_for_it_and_evaluates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut obj = LeastSquares::new(400, 0.0);
+    let mut p = params();
+    let (tr, ev) = (dataset(24, 4, 0), dataset(6, 4, 200));
+    // 4 epochs of 6 steps planned; stop after 9 (mid-epoch 2).
+    let c = TrainConfig { max_steps: Some(9), ..cfg(dir.path()) };
+    let s = train(&mut obj, &mut p, &tr, Some(&ev), &c, &AtomicBool::new(false), &mut |_| {}).unwrap();
+    assert_eq!((s.steps, s.total_steps), (9, 9));
+    let rows = read_jsonl(&s.metrics_path).unwrap();
+    let tr_rows = train_rows(&rows);
+    assert_eq!(tr_rows.len(), 9);
+    // The cosine reaches its floor at the last step that runs.
+    assert!((tr_rows[8].2 - 0.005).abs() < 1e-7, "lr at the end {}", tr_rows[8].2);
+    // Epoch 1's evaluation plus one where the run stopped.
+    let evals: Vec<usize> = rows.iter().filter_map(|r| if let MetricRow::Eval(e) = r { Some(e.step) } else { None }).collect();
+    assert_eq!(evals, vec![6, 9]);
+    assert!(s.final_eval_loss.is_some());
+}
