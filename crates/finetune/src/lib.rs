@@ -14,3 +14,10 @@ pub use batch::Batch;
 pub use error::FinetuneError;
 pub use objective::Objective;
 pub use params::{LoraConfig, LoraModule, LoraParams, Target};
+pub mod ops;
+pub mod rng;
+pub mod model;
+pub mod init;
+pub mod peft;
+
+pub use model::{LoraModel, TrainOptions};
