@@ -72,13 +72,31 @@ impl<'a> Head<'a> {
                     // SAFETY: rows are split among threads; each touches only row i of every buffer.
                     let (zr, mi, si) = unsafe { (zp.slice(i * c, c), &mut mp.slice(i, 1)[0], &mut sp.slice(i, 1)[0]) };
                     let t = tgt[i] as usize;
+                    let Some(cap) = self.softcap else {
+                        // No soft-cap: the kernels' vectorized softmax, then rescaled to exp(z - nm).
+                        if (r0..r0 + c).contains(&t) {
+                            unsafe { tp.slice(i, 1)[0] = zr[t - r0] };
+                        }
+                        let cm = zr.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+                        kernels::ops::softmax_inplace(zr);
+                        // The max entry of a softmax is 1 / sum exp(z - cm).
+                        let chunk_sum = 1.0 / zr.iter().fold(0.0f32, |a, &b| a.max(b));
+                        let nm = mi.max(cm);
+                        let (f, fc) = ((*mi - nm).exp(), (cm - nm).exp());
+                        *si = *si * f + chunk_sum * fc;
+                        *mi = nm;
+                        if grad {
+                            kernels::ops::scale(zr, chunk_sum * fc);
+                            if f != 1.0 {
+                                unsafe { gp.slice(i * d, d) }.iter_mut().for_each(|x| *x *= f);
+                            }
+                        }
+                        continue;
+                    };
                     let mut cm = f32::NEG_INFINITY;
                     for (j, v) in zr.iter_mut().enumerate() {
-                        let mut dcap = 1.0;
-                        if let Some(cap) = self.softcap {
-                            *v = cap * (*v / cap).tanh();
-                            dcap = 1.0 - (*v / cap) * (*v / cap);
-                        }
+                        *v = cap * (*v / cap).tanh();
+                        let dcap = 1.0 - (*v / cap) * (*v / cap);
                         if r0 + j == t {
                             unsafe {
                                 tp.slice(i, 1)[0] = *v;
@@ -94,8 +112,7 @@ impl<'a> Head<'a> {
                         let e = (*v - nm).exp();
                         s += e;
                         if grad {
-                            let dcap = self.softcap.map_or(1.0, |cap| 1.0 - (*v / cap) * (*v / cap));
-                            *v = e * dcap;
+                            *v = e * (1.0 - (*v / cap) * (*v / cap));
                         }
                     }
                     *si = *si * f + s;
