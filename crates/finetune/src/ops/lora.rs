@@ -26,10 +26,25 @@ pub struct Saved {
     pub u: Vec<f32>,
 }
 
-fn mask_input(x: &[f32], d: Dropout) -> Vec<f32> {
+/// The dropout mask for `len` inputs as keep factors (0 or 1/(1-p)): four 16-bit draws per
+/// random word (p is resolved to 1/65536, plenty for dropout).
+fn mask(len: usize, d: Dropout) -> Vec<f32> {
     let mut rng = Rng::new(d.seed);
     let keep = 1.0 / (1.0 - d.p);
-    x.iter().map(|&v| if rng.next_f32() < d.p { 0.0 } else { v * keep }).collect()
+    let thr = (d.p * 65536.0) as u64;
+    let mut m = vec![0.0f32; len];
+    for c in m.chunks_mut(4) {
+        let w = rng.next_u64();
+        for (k, v) in c.iter_mut().enumerate() {
+            *v = if (w >> (16 * k)) & 0xffff < thr { 0.0 } else { keep };
+        }
+    }
+    m
+}
+
+fn mask_input(x: &[f32], d: Dropout) -> Vec<f32> {
+    let m = mask(x.len(), d);
+    x.iter().zip(&m).map(|(&v, &k)| v * k).collect()
 }
 
 /// y [n, rows] += scale * (dropout(x) A^T) B^T for x [n, cols].
@@ -63,12 +78,9 @@ pub fn backward(pool: &ThreadPool, m: &LoraModule, scale: f32, s: &Saved, x: &[f
             let mut dxd = vec![0.0f32; n * cols];
             gemm_nn(pool, &du, &m.a, n, r, cols, 1.0, &mut dxd);
             // The same mask as the forward, drawn again from its seed.
-            let mut rng = Rng::new(d.seed);
-            let keep = 1.0 / (1.0 - d.p);
-            for (o, v) in dx[..n * cols].iter_mut().zip(&dxd) {
-                if rng.next_f32() >= d.p {
-                    *o += v * keep;
-                }
+            let m = mask(n * cols, d);
+            for ((o, v), k) in dx[..n * cols].iter_mut().zip(&dxd).zip(&m) {
+                *o += v * k;
             }
         }
     }
