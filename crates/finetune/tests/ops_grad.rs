@@ -312,3 +312,44 @@ fn init_is_peft_like() {
     assert_ne!(p, finetune::init::init_params(&view, &cfg, 2).unwrap());
     assert!(finetune::init::init_params(&view, &LoraConfig { r: 0, ..cfg }, 1).is_err());
 }
+
+/// Plain per-pair attention for one query row (the definition), f64.
+fn naive_attention(sh: &Shape, q: &[f32], k: &[f32], v: &[f32], docs: &[(usize, usize)], n: usize) -> Vec<f32> {
+    let (hd, nh, nkv) = (sh.head_dim, sh.n_head, sh.n_kv_head);
+    let mut out = vec![0.0f32; n * nh * hd];
+    for &(s, len) in docs {
+        for i in 0..len {
+            let first = sh.window.map_or(0, |w| (i + 1).saturating_sub(w));
+            for h in 0..nh {
+                let kvh = h / (nh / nkv);
+                let qr = &q[((s + i) * nh + h) * hd..][..hd];
+                let sc: Vec<f64> = (first..=i).map(|j| dotf(qr, &k[((s + j) * nkv + kvh) * hd..][..hd]) * sh.scale as f64).collect();
+                let mx = sc.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let z: f64 = sc.iter().map(|x| (x - mx).exp()).sum();
+                for (jj, j) in (first..=i).enumerate() {
+                    let p = (sc[jj] - mx).exp() / z;
+                    for d in 0..hd {
+                        out[((s + i) * nh + h) * hd + d] += (p * v[((s + j) * nkv + kvh) * hd + d] as f64) as f32;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn attention_matches_the_definition_at_model_sizes() {
+    let pool = ThreadPool::new(2);
+    let mut rng = Rng::new(10);
+    let docs = vec![(0, 40), (40, 24)];
+    let n = 64;
+    let sh = Shape { n_head: 4, n_kv_head: 1, head_dim: 256, scale: 1.0 / 16.0, window: Some(30), softcap: None };
+    let q = rand(&mut rng, n * 4 * 256, 2.0);
+    let k = rand(&mut rng, n * 256, 2.0);
+    let v = rand(&mut rng, n * 256, 1.0);
+    let mut out = vec![0.0; n * 4 * 256];
+    attention::forward(&pool, &sh, &q, &k, &v, &docs, n, &mut out);
+    let e = common::rel_err(&out, &naive_attention(&sh, &q, &k, &v, &docs, n));
+    assert!(e < 1e-5, "attention differs from its definition by {e}");
+}

@@ -7,7 +7,6 @@ mod common;
 
 use finetune::batch::IGNORE;
 use finetune::init::init_params;
-use finetune::rng::Rng;
 use finetune::{LoraConfig, LoraModel, Objective, Target, TrainOptions};
 use kernels::pool::ThreadPool;
 use models::{ForwardCtx, KvAccess, LayerKvMut, LogitsWanted, Model};
@@ -64,10 +63,20 @@ pub fn engine_loss(model: &dyn Model, batch: &finetune::Batch) -> (f64, usize) {
 #[test]
 fn gemma3_270m_training_loss_equals_inference_loss() {
     let path = store::test_model_path();
-    let (model, _src) = models::load_model(&path).expect("load the test model");
-    let mut rng = Rng::new(5);
-    let docs: Vec<Vec<u32>> = [40usize, 24].iter().map(|&n| (0..n).map(|_| 1000 + (rng.next_u64() % 30_000) as u32).collect()).collect();
+    let (model, src) = models::load_model(&path).expect("load the test model");
+    let models::WeightSource::Gguf(g) = &src else { panic!("the test model is a GGUF file") };
+    let tok = tokenize::Tokenizer::from_gguf(g).unwrap();
+    let texts = [
+        "The old lighthouse keeper climbed the spiral stairs every evening to light the lamp, even after the ships had stopped coming to the harbour.",
+        "Water boils at a lower temperature on a mountain because the air pressure there is lower. Cooks at high altitude therefore need longer to make pasta, and bakers change their recipes, adding flour and water while using less yeast and sugar.",
+    ];
+    let mut docs: Vec<Vec<u32>> = texts.iter().map(|t| tok.encode(t, true, false).unwrap()).collect();
+    // A 64-token batch: the second document is cut to fit.
+    let first = docs[0].len();
+    assert!(first < 50 && first + docs[1].len() >= 64, "document lengths {first} and {}", docs[1].len());
+    docs[1].truncate(64 - first);
     let batch = common::pack(&docs, 1);
+    assert_eq!(batch.tokens.len(), 64);
     let cfg = LoraConfig { r: 8, alpha: 16.0, dropout: 0.0, targets: Target::ALL.to_vec() };
     let mut lm = LoraModel::new(&*model, TrainOptions::default()).unwrap();
     let params = init_params(lm.view(), &cfg, 3).unwrap();
