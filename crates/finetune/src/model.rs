@@ -317,7 +317,7 @@ impl<'m> LoraModel<'m> {
         dx
     }
 
-    fn run(&self, batch: &Batch, params: &LoraParams, mut grads: Option<&mut LoraParams>, drop: Option<(f32, u64)>) -> Result<(f64, usize), FinetuneError> {
+    fn run(&self, batch: &Batch, params: &LoraParams, grads: Option<&mut LoraParams>, drop: Option<(f32, u64)>) -> Result<(f64, usize), FinetuneError> {
         let mut st = self.check(batch, params)?;
         if let Some(g) = grads.as_deref() {
             let same = g.modules.len() == params.modules.len()
@@ -356,7 +356,7 @@ impl<'m> LoraModel<'m> {
         let tgt: Vec<u32> = rows.iter().map(|&i| batch.targets[i]).collect();
         let mut h = Vec::with_capacity(rows.len() * d);
         rows.iter().for_each(|&i| h.extend_from_slice(&hf[i * d..(i + 1) * d]));
-        let Some(grads) = grads.as_deref_mut() else {
+        let Some(grads) = grads else {
             return Ok((self.head.loss(&self.pool, &h, &tgt, None)?, rows.len()));
         };
         let mut dh = vec![0.0; rows.len() * d];

@@ -29,8 +29,11 @@ fn qk_perm(arch: &str, t: Target, rows: usize, n_head: usize, n_kv_head: usize) 
         .ok_or_else(|| FinetuneError::Config(format!("{rows} rows of {} do not split into {heads} heads", t.peft_name())))
 }
 
+/// A named tensor for PEFT's safetensors file: (name, shape, row-major values).
+pub type PeftTensor = (String, Vec<usize>, Vec<f32>);
+
 /// (name, shape, values) for every A and B, B's rows in HF order.
-pub fn to_peft_tensors(params: &LoraParams, arch: &str, n_head: usize, n_kv_head: usize) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>, FinetuneError> {
+pub fn to_peft_tensors(params: &LoraParams, arch: &str, n_head: usize, n_kv_head: usize) -> Result<Vec<PeftTensor>, FinetuneError> {
     let mut out = Vec::with_capacity(2 * params.modules.len());
     for m in &params.modules {
         let base = peft_module(m.layer, m.target);

@@ -35,6 +35,7 @@ fn add_matmul(pool: &ThreadPool, w: &[f32], q: usize, k: usize, x: &[f32], m: us
 }
 
 /// c[p, q] += alpha * a[n, p]^T b[n, q]
+#[allow(clippy::too_many_arguments)]
 pub fn gemm_tn(pool: &ThreadPool, a: &[f32], b: &[f32], n: usize, p: usize, q: usize, alpha: f32, c: &mut [f32]) {
     assert!(a.len() >= n * p && b.len() >= n * q && c.len() >= p * q, "gemm_tn shapes");
     if q < NARROW {
@@ -63,6 +64,7 @@ pub fn gemm_tn(pool: &ThreadPool, a: &[f32], b: &[f32], n: usize, p: usize, q: u
 }
 
 /// c[n, q] += alpha * a[n, p] b[p, q]
+#[allow(clippy::too_many_arguments)]
 pub fn gemm_nn(pool: &ThreadPool, a: &[f32], b: &[f32], n: usize, p: usize, q: usize, alpha: f32, c: &mut [f32]) {
     assert!(a.len() >= n * p && b.len() >= p * q && c.len() >= n * q, "gemm_nn shapes");
     if q < NARROW {

@@ -39,7 +39,7 @@ impl<'a> Head<'a> {
 
     /// Summed loss over rows of `h` [m, d] with targets `tgt` (all valid ids); with `dh`, writes
     /// d(loss)/dh into it [m, d].
-    pub fn loss(&self, pool: &ThreadPool, h: &[f32], tgt: &[u32], mut dh: Option<&mut [f32]>) -> Result<f64, FinetuneError> {
+    pub fn loss(&self, pool: &ThreadPool, h: &[f32], tgt: &[u32], dh: Option<&mut [f32]>) -> Result<f64, FinetuneError> {
         let (m, d) = (tgt.len(), self.lin.cols);
         if m == 0 {
             return Ok(0.0);
@@ -131,7 +131,7 @@ impl<'a> Head<'a> {
         for i in 0..m {
             loss += (mx[i] as f64 + (sum[i] as f64).ln()) - zt[i] as f64;
         }
-        if let Some(dh) = dh.as_deref_mut() {
+        if let Some(dh) = dh {
             let mut wt = vec![0.0f32; d];
             for i in 0..m {
                 let row = w.row(tgt[i] as usize).ok_or_else(|| FinetuneError::Config(format!("target {} is outside the vocabulary", tgt[i])))?;
