@@ -339,11 +339,13 @@ impl<'m> LoraModel<'m> {
         let mut inputs: Vec<Vec<f32>> = Vec::new();
         let mut saved: Vec<Saved> = Vec::new();
         for il in 0..self.blocks.len() {
-            if ckpt && grads.is_some() {
+            if ckpt && grads.is_some() && il + 1 < self.blocks.len() {
                 inputs.push(x.clone());
             }
             let (y, s) = self.block_forward(&st, il, x, &tables)?;
-            if !ckpt {
+            // Checkpointing still keeps the last block: its backward comes next.
+            let last = il + 1 == self.blocks.len();
+            if !ckpt || (last && grads.is_some()) {
                 saved.push(s);
             }
             x = y;
