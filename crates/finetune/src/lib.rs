@@ -22,3 +22,12 @@ pub use batch::Batch;
 pub use error::FinetuneError;
 pub use objective::Objective;
 pub use params::{LoraConfig, LoraModule, LoraParams, Target};
+
+// The training model: op forwards/backwards, the LoRA model (an Objective), PEFT-style init and conversion.
+pub mod ops;
+pub mod rng;
+pub mod model;
+pub mod init;
+pub mod peft;
+
+pub use model::{LoraModel, TrainOptions};

@@ -34,6 +34,12 @@ impl LoraDelta {
         Self { a: to_bytes(a), b: to_bytes(b), r, rows, cols, scale }
     }
 
+    /// (A [r, cols], B [rows, r]) as f32 values (training reads an adapter back).
+    pub fn matrices(&self) -> (Vec<f32>, Vec<f32>) {
+        let f = |bytes: &[u8]| -> Vec<f32> { bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect() };
+        (f(&self.a), f(&self.b))
+    }
+
     /// W[rows, cols] += scale * B A: the adapter folded into a dense copy of the weight.
     pub fn merge_into(&self, w: &mut [f32]) {
         let f = |bytes: &[u8]| -> Vec<f32> { bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect() };

@@ -38,6 +38,11 @@ impl Linear {
         &self.weight
     }
 
+    /// Whether a LoRA adapter is attached (training refuses a base that already has one).
+    pub fn has_lora(&self) -> bool {
+        self.lora.is_some()
+    }
+
     /// Adds a LoRA delta, checked against this weight's shape.
     pub fn set_lora(&mut self, d: crate::lora::LoraDelta) -> Result<(), ModelError> {
         if (d.rows, d.cols) != (self.rows, self.cols) {
