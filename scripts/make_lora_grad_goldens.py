@@ -7,7 +7,7 @@ its own from position 0; the loss is the summed next-token cross-entropy over po
 SKIP..len-2 of each document. Writes testdata/lora/<fixture>/grads.safetensors (every lora_A/lora_B
 gradient under its PEFT name) and grads.json (tokens, SKIP, loss).
 
-    /work/cache/venv-fix/bin/python scripts/make_lora_grad_goldens.py
+    python3 scripts/make_lora_grad_goldens.py   # needs torch transformers peft (scripts/requirements-fixtures.txt)
 """
 
 import json

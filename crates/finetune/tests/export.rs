@@ -1,7 +1,7 @@
 //! The PEFT folder writer, read back by our safetensors reader, our PEFT adapter loader, and the
 //! real Python `peft` + `safetensors`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use finetune::export::{write_peft_adapter, PeftAdapterConfig};
@@ -93,17 +93,9 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Python with torch, peft and safetensors: `AGORA_PEFT_PYTHON`, else the shared venv, else python3.
+/// Python with torch, peft and safetensors (CI installs them): `AGORA_TEST_PYTHON`, else python3.
 fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("AGORA_PEFT_PYTHON") {
-        return p.into();
-    }
-    let venv = Path::new("/work/cache/venv-fix/bin/python");
-    if venv.is_file() {
-        venv.to_path_buf()
-    } else {
-        "python3".into()
-    }
+    std::env::var_os("AGORA_TEST_PYTHON").map_or_else(|| "python3".into(), PathBuf::from)
 }
 
 #[test]

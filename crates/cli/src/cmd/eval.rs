@@ -36,9 +36,15 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     };
     let mut runs = Vec::new();
     for (m, path) in models.iter().zip(&paths) {
-        let lm = super::open_model(path)?;
+        let lm = match &a.lora {
+            Some(dir) => engine::LoadedModel::open_with(path, &models::LoadOptions { n_ctx: None, lora: Some(dir.clone()) }).with_context(|| format!("loading {} with the adapter {}", path.display(), dir.display()))?,
+            None => super::open_model(path)?,
+        };
         let model = Lm::new(&lm, &pool, true)?;
-        let name = name_of(m.unwrap_or(""), path);
+        let mut name = name_of(m.unwrap_or(""), path);
+        if let Some(dir) = &a.lora {
+            name = format!("{name}+{}", dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned()));
+        }
         let mut results = Vec::new();
         for s in &suites {
             let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(s.len() as u64) };
@@ -73,7 +79,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                 f
             }
         };
-        let record = super::provenance::record_evaluation(&paths[0], &results, &a.tasks, &index).context("signing the evaluation's lineage record")?;
+        let record = super::provenance::record_evaluation(&paths[0], a.lora.as_deref(), &results, &a.tasks, &index).context("signing the evaluation's lineage record")?;
         if !quiet {
             eprintln!("model-index recorded in {}", readme.display());
             eprintln!("signed evaluation record {} (check it with `agora lineage verify {}`)", record.display(), results.display());
