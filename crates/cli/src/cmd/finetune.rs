@@ -3,13 +3,14 @@
 //! PEFT's format with metrics.jsonl, loss.svg, checkpoints, a card and a signed lineage record.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{bail, Context, Result};
 use finetune::data::Dataset;
 use finetune::schedule::Decay;
-use finetune::trainer::{self, TrainConfig};
+use finetune::trainer::{self, Event, TrainConfig};
 use finetune::{LoraConfig, LoraModel, Target, TrainOptions};
 use indicatif::ProgressBar;
 use tokenize::chat::ChatTemplate;
@@ -73,7 +74,22 @@ pub fn run(a: &FinetuneArgs) -> Result<()> {
     };
     on_ctrl_c_stop();
     let bar = if a.json { ProgressBar::hidden() } else { ProgressBar::new(0) };
-    let mut on_event = trainer::progress_bar(bar.clone());
+    let mut draw = trainer::progress_bar(bar.clone());
+    // Logs (stderr not a terminal) get a line every 10 steps instead of a bar.
+    let log_lines = !a.json && !std::io::stderr().is_terminal();
+    let mut on_event = |e: Event| {
+        if log_lines {
+            match &e {
+                Event::Step { row, total_steps, eta_s } if row.step % 10 == 0 || row.step == *total_steps => {
+                    eprintln!("step {}/{total_steps}: loss {:.4}, lr {:.2e}, {:.0} tokens/s, {:.0} s left", row.step, row.loss, row.lr, row.tokens_per_s, eta_s)
+                }
+                Event::Eval(r) => eprintln!("step {}: eval loss {:.4}", r.step, r.eval_loss),
+                Event::Checkpoint(d) => eprintln!("saved {}", d.display()),
+                _ => {}
+            }
+        }
+        draw(e)
+    };
     let summary = trainer::train(&mut obj, &mut params, &train_set, eval_set.as_ref(), &tc, &STOP, &mut on_event)?;
     bar.finish_and_clear();
     if summary.stopped {
