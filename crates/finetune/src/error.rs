@@ -4,6 +4,8 @@ use thiserror::Error;
 pub enum FinetuneError {
     #[error(transparent)]
     Model(#[from] models::ModelError),
+    #[error(transparent)]
+    Weights(#[from] weights::WeightsError),
     #[error("{0}")]
     Config(String),
     #[error("{path}: {msg}")]

@@ -1,6 +1,5 @@
 //! The run's metrics: one JSON object per optimizer step (and per evaluation) in `metrics.jsonl`.
 
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -68,17 +67,5 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<MetricRow>, FinetuneError> {
 
 /// Writes `bytes` to a temp file beside `path`, syncs it, and renames it over `path`.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FinetuneError> {
-    let io = |p: &Path| {
-        let p = p.display().to_string();
-        move |source| FinetuneError::Io { path: p, source }
-    };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(io(&tmp))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(path)(e)
-    })
+    Ok(weights::safetensors_write::write_atomic(path, bytes)?)
 }

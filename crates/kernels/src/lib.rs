@@ -10,5 +10,6 @@ pub mod pool;
 pub mod ops;
 pub mod dot;
 pub mod matmul;
+pub mod rng;
 
 pub use types::{GgmlType, QK_K};

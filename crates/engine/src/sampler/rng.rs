@@ -2,13 +2,7 @@
 //! (Blackman & Vigna, "Scrambled linear pseudorandom number generators", 2018.)
 
 /// splitmix64 step; used to expand one u64 seed into the 256-bit xoshiro state.
-pub fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub use kernels::rng::splitmix64;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Xoshiro256 {

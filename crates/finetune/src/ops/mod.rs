@@ -11,20 +11,7 @@ pub mod norm;
 pub mod rope;
 pub mod xent;
 
-/// A raw pointer that may cross threads; users guarantee disjoint writes.
-#[derive(Clone, Copy)]
-pub(crate) struct SyncPtr(pub *mut f32);
-unsafe impl Send for SyncPtr {}
-unsafe impl Sync for SyncPtr {}
-
-impl SyncPtr {
-    /// # Safety
-    /// `off..off+len` must be in bounds and written by no other thread at the same time.
-    #[allow(clippy::mut_from_ref)]
-    pub unsafe fn slice(&self, off: usize, len: usize) -> &mut [f32] {
-        std::slice::from_raw_parts_mut(self.0.add(off), len)
-    }
-}
+pub(crate) use models::layers::parallel::SyncPtr;
 
 /// The bytes of an f32 slice, as an F32 `QMatrix` reads them (little-endian targets, like GGUF).
 pub(crate) fn f32_bytes(v: &[f32]) -> &[u8] {
