@@ -62,6 +62,31 @@ impl LoraDelta {
     }
 }
 
+/// Rows `start..start+len` of a batched pass belong to sequences that chose adapter `id` (>= 1;
+/// the base model, id 0, never gets a segment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdapterRows {
+    pub start: usize,
+    pub len: usize,
+    pub id: usize,
+}
+
+/// Fills `out` with the segments of consecutive `(rows, adapter id)` runs, merging neighbours
+/// that share an adapter so each adapter's low-rank product runs once per run of rows.
+pub fn segments(out: &mut Vec<AdapterRows>, runs: impl Iterator<Item = (usize, usize)>) {
+    out.clear();
+    let mut start = 0;
+    for (len, id) in runs {
+        if id != 0 && len > 0 {
+            match out.last_mut() {
+                Some(last) if last.id == id && last.start + last.len == start => last.len += len,
+                _ => out.push(AdapterRows { start, len, id }),
+            }
+        }
+        start += len;
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct PeftConfig {
     #[serde(default)]
