@@ -117,3 +117,9 @@ def test_metrics_count_requests_per_adapter(client):
     assert after[key] == before[key] + 1, after
     base_key = f'agora_adapter_requests_total{{model="{BASE_ID}",adapter=""}}'
     assert after[base_key] == before[base_key], after
+
+
+def test_embeddings_on_an_adapter_use_its_hidden_states(client):
+    emb = {m: client.embeddings.create(model=m, input="hello there").data[0].embedding for m in [BASE_ID, "a"]}
+    assert len(emb["a"]) == len(emb[BASE_ID])
+    assert max(abs(x - y) for x, y in zip(emb["a"], emb[BASE_ID])) > 1e-3

@@ -199,3 +199,19 @@ impl LoraAdapter {
         Ok(Self { dir: dir.to_path_buf(), r: cfg.r, alpha: cfg.lora_alpha, base_model: cfg.base_model_name_or_path, deltas })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_skip_the_base_and_merge_neighbours_on_one_adapter() {
+        let mut out = vec![AdapterRows { start: 9, len: 9, id: 9 }];
+        // (rows, adapter) per sequence: base, 1, 1, empty, 2, base, 1.
+        segments(&mut out, [(3, 0), (2, 1), (4, 1), (0, 2), (1, 2), (5, 0), (1, 1)].into_iter());
+        let want = [AdapterRows { start: 3, len: 6, id: 1 }, AdapterRows { start: 9, len: 1, id: 2 }, AdapterRows { start: 15, len: 1, id: 1 }];
+        assert_eq!(out, want);
+        segments(&mut out, [(4, 0)].into_iter());
+        assert!(out.is_empty());
+    }
+}
