@@ -16,28 +16,36 @@ use crate::ModelError;
 /// One adapted linear: A is [r, cols], B is [rows, r], both row-major F32 bytes.
 #[derive(Clone, Debug)]
 pub struct LoraDelta {
-    a: Vec<u8>,
-    b: Vec<u8>,
+    a: Vec<f32>,
+    b: Vec<f32>,
     pub r: usize,
     pub rows: usize,
     pub cols: usize,
     pub scale: f32,
 }
 
-fn to_bytes(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+/// The F32 matmul reads little-endian bytes: on the little-endian targets we build for, an f32
+/// slice is already that.
+fn as_bytes(v: &[f32]) -> &[u8] {
+    #[cfg(target_endian = "big")]
+    compile_error!("LoRA deltas assume a little-endian target");
+    // SAFETY: u8 has no alignment or validity requirement, and the length covers exactly `v`.
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
 }
+
+/// Below this many multiply-adds the low-rank product runs on the calling thread: a decode step's
+/// few rows cost less than waking the pool (measured by scripts/bench-lora-serve.py).
+const SERIAL_MACS: usize = 1 << 21;
 
 impl LoraDelta {
     pub fn new(a: &[f32], b: &[f32], r: usize, rows: usize, cols: usize, scale: f32) -> Self {
         assert_eq!((a.len(), b.len()), (r * cols, rows * r), "LoRA A/B sizes");
-        Self { a: to_bytes(a), b: to_bytes(b), r, rows, cols, scale }
+        Self { a: a.to_vec(), b: b.to_vec(), r, rows, cols, scale }
     }
 
     /// W[rows, cols] += scale * B A: the adapter folded into a dense copy of the weight.
     pub fn merge_into(&self, w: &mut [f32]) {
-        let f = |bytes: &[u8]| -> Vec<f32> { bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect() };
-        let (a, b) = (f(&self.a), f(&self.b));
+        let (a, b) = (&self.a, &self.b);
         for (o, row) in w.chunks_exact_mut(self.cols).take(self.rows).enumerate() {
             for j in 0..self.r {
                 let s = self.scale * b[o * self.r + j];
@@ -50,8 +58,20 @@ impl LoraDelta {
 
     /// y[m, rows] += scale * (x[m, cols] A^T) B^T
     pub fn add_to(&self, pool: &ThreadPool, x: &[f32], m: usize, y: &mut [f32]) {
-        let qa = QMatrix { ty: GgmlType::F32, data: &self.a, rows: self.r, cols: self.cols };
-        let qb = QMatrix { ty: GgmlType::F32, data: &self.b, rows: self.rows, cols: self.r };
+        if m * self.r * (self.rows + self.cols) < SERIAL_MACS {
+            let mut t = vec![0.0f32; self.r];
+            for (x, y) in x.chunks_exact(self.cols).zip(y.chunks_exact_mut(self.rows)).take(m) {
+                for (t, a) in t.iter_mut().zip(self.a.chunks_exact(self.cols)) {
+                    *t = kernels::ops::dot_f32(x, a);
+                }
+                for (y, b) in y.iter_mut().zip(self.b.chunks_exact(self.r)) {
+                    *y += self.scale * kernels::ops::dot_f32(b, &t);
+                }
+            }
+            return;
+        }
+        let qa = QMatrix { ty: GgmlType::F32, data: as_bytes(&self.a), rows: self.r, cols: self.cols };
+        let qb = QMatrix { ty: GgmlType::F32, data: as_bytes(&self.b), rows: self.rows, cols: self.r };
         let mut t = vec![0.0f32; m * self.r];
         matmul(pool, &qa, &x[..m * self.cols], m, &mut t);
         let mut d = vec![0.0f32; m * self.rows];
