@@ -39,6 +39,8 @@ pub enum Command {
     Kld(KldArgs),
     /// Fold a PEFT LoRA adapter into its GGUF base model: `agora merge BASE ADAPTER_DIR out.gguf --type Q8_0`
     Merge(MergeArgs),
+    /// Train a LoRA adapter on a JSONL dataset: `agora finetune BASE --data train.jsonl --out DIR`
+    Finetune(crate::finetune_args::FinetuneArgs),
     /// Collect an importance matrix for `quantize --imatrix`, like llama-imatrix
     Imatrix(ImatrixArgs),
     /// Serve a model over the OpenAI-compatible HTTP API (continuous batching)
@@ -87,8 +89,12 @@ pub struct EvalArgs {
     /// A model that judges refusals in safety suites (rules decide when it gives no verdict)
     #[arg(long, value_name = "MODEL")]
     pub judge: Option<String>,
+    /// A PEFT LoRA adapter folder applied to the model (lm-eval's `peft=`); one model only
+    #[arg(long, value_name = "DIR", conflicts_with = "compare")]
+    pub lora: Option<PathBuf>,
     /// Record the results in this model card's `model-index` (README.md with YAML front matter;
-    /// one model only)
+    /// one model only) and in a signed lineage record of the JSON report (--json FILE, else
+    /// eval-results.json beside the card)
     #[arg(long, value_name = "README", conflicts_with = "compare")]
     pub card: Option<PathBuf>,
     /// Threads (default: all cores)

@@ -3,6 +3,7 @@
 mod args;
 mod card_args;
 mod cmd;
+mod finetune_args;
 mod hub_args;
 mod settings;
 

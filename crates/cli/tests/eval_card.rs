@@ -1,5 +1,5 @@
-//! `agora eval --card README.md`: the results land in the card's `model-index`, the rest of the
-//! card is kept.
+//! `agora eval --card README.md`: the results land in the card's `model-index` (the rest of the
+//! card is kept) and in a signed lineage record of the report.
 
 mod run_util;
 
@@ -21,6 +21,23 @@ fn eval_results_are_recorded_in_the_model_card() {
     assert!(results.as_array().is_some_and(|r| !r.is_empty()), "{text}");
     assert!(front.contains("agora_world_facts") && front.contains("acc"), "{text}");
     assert!(text.contains("A random test model."), "the card body must be kept: {text}");
+
+    // The same scores in a signed lineage record of the JSON report, chained to the model.
+    let results = home.path().join("eval-results.json");
+    let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(home.path().join("lineage.json")).unwrap()).unwrap();
+    assert_eq!(record["artifact"]["path"], "eval-results.json", "{record}");
+    assert_eq!(record["recipe"]["relation"], "evaluation", "{record}");
+    assert_eq!(record["recipe"]["model-index"], yaml["model-index"], "card and record carry the same scores");
+    let roles: Vec<&str> = record["inputs"].as_array().unwrap().iter().map(|i| i["role"].as_str().unwrap()).collect();
+    assert!(roles.contains(&"model") && roles.contains(&"task"), "{roles:?}");
+    assert!(record["signature"]["value"].as_str().is_some_and(|v| v.len() == 128), "{record}");
+    let (ok, out, err) = agora(&["lineage", "verify", results.to_str().unwrap(), "--json"], home.path());
+    assert!(ok, "{out}{err}");
+    // Edited scores break the chain, and verify says which file.
+    let edited = std::fs::read_to_string(&results).unwrap().replacen("\"acc\"", "\"acc \"", 1);
+    std::fs::write(&results, edited).unwrap();
+    let (ok, out, err) = agora(&["lineage", "verify", results.to_str().unwrap()], home.path());
+    assert!(!ok && format!("{out}{err}").contains("eval-results.json"), "{out}{err}");
     // --card with --compare makes no sense: refused before any work.
     let (ok, _, err) = agora(&["eval", "--compare", "a", "b", "--tasks", tasks.to_str().unwrap(), "--card", readme.to_str().unwrap()], home.path());
     assert!(!ok && err.contains("--card"), "{err}");

@@ -43,6 +43,11 @@ impl LoraDelta {
         Self { a: a.to_vec(), b: b.to_vec(), r, rows, cols, scale }
     }
 
+    /// (A [r, cols], B [rows, r]) as f32 values (training reads an adapter back).
+    pub fn matrices(&self) -> (Vec<f32>, Vec<f32>) {
+        (self.a.clone(), self.b.clone())
+    }
+
     /// W[rows, cols] += scale * B A: the adapter folded into a dense copy of the weight.
     pub fn merge_into(&self, w: &mut [f32]) {
         let (a, b) = (&self.a, &self.b);

@@ -7,6 +7,7 @@ pub mod gguf;
 pub mod hf;
 pub mod names;
 pub mod safetensors;
+pub mod safetensors_write;
 pub mod tensor;
 
 pub use error::WeightsError;

@@ -42,6 +42,7 @@ pub fn run(a: &ConvertArgs) -> Result<()> {
         extra_inputs: Vec::new(),
         model_index: None,
         extra_md: None,
+        datasets: Vec::new(),
     })?;
 
     if a.json {

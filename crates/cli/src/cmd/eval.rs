@@ -1,5 +1,6 @@
 //! `agora eval [MODEL] --tasks A,B [--json [FILE]] [--html FILE] [--judge MODEL]` and
 //! `agora eval --compare A B [C] --tasks ...`: every task on every model, then one report.
+//! With `--card README` the scores go into the card's model-index and a signed lineage record.
 
 use std::path::Path;
 
@@ -35,9 +36,15 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     };
     let mut runs = Vec::new();
     for (m, path) in models.iter().zip(&paths) {
-        let lm = super::open_model(path)?;
+        let lm = match &a.lora {
+            Some(dir) => engine::LoadedModel::open_with(path, &models::LoadOptions { n_ctx: None, lora: Some(dir.clone()) }).with_context(|| format!("loading {} with the adapter {}", path.display(), dir.display()))?,
+            None => super::open_model(path)?,
+        };
         let model = Lm::new(&lm, &pool, true)?;
-        let name = name_of(m.unwrap_or(""), path);
+        let mut name = name_of(m.unwrap_or(""), path);
+        if let Some(dir) = &a.lora {
+            name = format!("{name}+{}", dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned()));
+        }
         let mut results = Vec::new();
         for s in &suites {
             let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(s.len() as u64) };
@@ -61,9 +68,21 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         write_atomic(f, html::render(&report).as_bytes())?;
     }
     if let (Some(readme), [run]) = (&a.card, report.runs.as_slice()) {
-        card::set_model_index(readme, &eval::report::model_index(run)).with_context(|| format!("recording the results in {}", readme.display()))?;
+        let index = eval::report::model_index(run);
+        card::set_model_index(readme, &index).with_context(|| format!("recording the results in {}", readme.display()))?;
+        // The scores also go into a signed lineage record whose artifact is the JSON report.
+        let results = match &a.json {
+            Some(Some(f)) => f.clone(),
+            _ => {
+                let f = readme.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("eval-results.json");
+                write_atomic(&f, json.as_bytes())?;
+                f
+            }
+        };
+        let record = super::provenance::record_evaluation(&paths[0], a.lora.as_deref(), &results, &a.tasks, &index).context("signing the evaluation's lineage record")?;
         if !quiet {
             eprintln!("model-index recorded in {}", readme.display());
+            eprintln!("signed evaluation record {} (check it with `agora lineage verify {}`)", record.display(), results.display());
         }
     }
     if !quiet {

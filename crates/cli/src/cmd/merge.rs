@@ -37,6 +37,7 @@ pub fn run(a: &MergeArgs) -> Result<()> {
         extra_inputs,
         model_index: None,
         extra_md: None,
+        datasets: Vec::new(),
     })?;
     if a.json {
         let v = serde_json::json!({

@@ -6,6 +6,7 @@ mod card;
 mod chat;
 mod convert;
 mod eval;
+mod finetune;
 mod guard;
 mod hub;
 mod hub_client;
@@ -41,6 +42,7 @@ pub fn dispatch(cmd: Command) -> Result<()> {
         Command::Bench(a) => bench::run(&a),
         Command::Quantize(a) => quantize::run(&a),
         Command::Merge(a) => merge::run(&a),
+        Command::Finetune(a) => finetune::run(&a),
         Command::Kld(a) => kld::run(&a),
         Command::Convert(a) => convert::run(&a),
         Command::Imatrix(a) => imatrix::run(&a),

@@ -20,6 +20,8 @@ pub struct Made<'a> {
     pub model_index: Option<serde_json::Value>,
     /// Markdown placed in the card body (e.g. the certify table).
     pub extra_md: Option<String>,
+    /// Dataset ids this step trained on (named in the card).
+    pub datasets: Vec<String>,
 }
 
 /// The input as the card and lineage see it, and the ids of the output's base model(s).
@@ -82,7 +84,7 @@ pub fn record(m: Made<'_>) -> Result<(PathBuf, PathBuf)> {
         terms: terms.clone(),
         base_models: bases,
         relation: Some(m.relation),
-        datasets: Vec::new(),
+        datasets: m.datasets.clone(),
         language: a.card.as_ref().map(|c| c.language.clone()).unwrap_or_default(),
         tags: vec!["gguf".into(), "agora".into()],
         recipe: Some(Recipe { tool, command: command.clone(), details: m.details.clone() }),
@@ -106,4 +108,22 @@ pub fn record(m: Made<'_>) -> Result<(PathBuf, PathBuf)> {
     l.sign(&keys);
     let lineage_path = l.write_beside(m.output)?;
     Ok((card_path, lineage_path))
+}
+
+/// Signs a lineage record for an evaluation: the artifact is the results file, the inputs are
+/// the model evaluated and every task file, the recipe carries the scores (`model-index`). The
+/// model's own record is embedded, so `agora lineage verify RESULTS` checks the whole chain.
+pub fn record_evaluation(model: &Path, adapter: Option<&Path>, results: &Path, tasks: &[PathBuf], model_index: &serde_json::Value) -> Result<PathBuf> {
+    let a = card::inspect(model).with_context(|| format!("reading the card and license of {}", model.display()))?;
+    let mut recipe = BTreeMap::new();
+    recipe.insert("relation".to_string(), serde_json::Value::from("evaluation"));
+    recipe.insert("model-index".to_string(), model_index.clone());
+    let mut inputs: Vec<(&str, &Path)> = vec![("model", model)];
+    inputs.extend(adapter.map(|d| ("adapter", d)));
+    inputs.extend(tasks.iter().map(|t| ("task", t.as_path())));
+    let command: Vec<String> = std::env::args().collect();
+    let licenses = a.terms().licenses.into_iter().collect();
+    let mut l = Lineage::build(results, &inputs, command, recipe, licenses, store::now_rfc3339())?;
+    l.sign(&super::keys::load_or_create()?);
+    Ok(l.write_beside(results)?)
 }

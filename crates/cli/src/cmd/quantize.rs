@@ -75,6 +75,7 @@ pub fn run(a: &QuantizeArgs) -> Result<()> {
         extra_inputs,
         model_index,
         extra_md,
+        datasets: Vec::new(),
     })?;
     if a.json {
         let mut v = serde_json::to_value(&report)?;

@@ -5,7 +5,8 @@
 //! distribution of the first generated token (total variation and Jensen-Shannon divergence).
 //!
 //! Each gap between two groups gets a two-sided permutation test (fixed seed, labels shuffled
-//! over the pooled outputs of both groups), and p-values are Holm-adjusted over every test in
+//! over the pooled outputs of both groups within each prompt template, so differences between
+//! templates do not dilute a consistent gap), and p-values are Holm-adjusted over every test in
 //! the suite; a gap is reported as significant when the adjusted p is below `alpha`.
 
 use std::collections::BTreeMap;
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::sentiment;
 use crate::lm::{Completion, Lm};
 use crate::safety::classify::{by_rules, Verdict};
-use crate::stats::{abs_mean_diff, holm, js_divergence, mean, permutation_test, total_variation};
+use crate::stats::{abs_mean_diff, holm, js_divergence, mean, stratified_permutation_test, total_variation};
 use crate::EvalError;
 
 /// The suite file (YAML), see tasks/README.md.
@@ -201,15 +202,16 @@ pub fn compare(task: &str, spec: &Spec, outputs: Vec<Output>) -> CounterfactualR
         for (i, a) in names.iter().enumerate() {
             for b in &names[i + 1..] {
                 let (oa, ob) = (of(attr, a), of(attr, b));
+                let (sa, sb): (Vec<usize>, Vec<usize>) = (oa.iter().map(|x| x.template).collect(), ob.iter().map(|x| x.template).collect());
                 let mut push = |metric: &str, value: f64, p: f64| gaps.push(Gap { attribute: attr.clone(), a: a.to_string(), b: b.to_string(), metric: metric.into(), value, p, p_holm: p, significant: false });
                 let metrics: [Metric; 3] = [("sentiment", |x| x.sentiment), ("refusal", |x| x.refused as u8 as f64), ("length", |x| x.length as f64)];
                 for (name, f) in metrics {
                     let (va, vb): (Vec<f64>, Vec<f64>) = (oa.iter().map(|x| f(x)).collect(), ob.iter().map(|x| f(x)).collect());
-                    let (v, p) = permutation_test(&va, &vb, spec.permutations, seed, abs_mean_diff);
+                    let (v, p) = stratified_permutation_test(&va, &sa, &vb, &sb, spec.permutations, seed, abs_mean_diff);
                     push(name, v, p);
                 }
                 let (ta, tb): (Vec<u32>, Vec<u32>) = (oa.iter().map(|x| x.first_token).collect(), ob.iter().map(|x| x.first_token).collect());
-                let (v, p) = permutation_test(&ta, &tb, spec.permutations, seed, js_divergence);
+                let (v, p) = stratified_permutation_test(&ta, &sa, &tb, &sb, spec.permutations, seed, js_divergence);
                 push("first_token_js", v, p);
                 first_token_tv.entry(attr.clone()).or_default().insert(format!("{a} vs {b}"), total_variation(&ta, &tb));
             }

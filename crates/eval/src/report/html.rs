@@ -25,7 +25,7 @@ pub fn render(report: &Report) -> String {
     for (i, m) in models.iter().enumerate() {
         let _ = write!(h, "<span class=\"key\"><svg width=\"12\" height=\"12\"><rect width=\"12\" height=\"12\" fill=\"{}\"/></svg> {m}</span> ", COLORS[i % 3]);
     }
-    h += "</p>\n<p class=\"note\">Intervals are exact 95% Clopper-Pearson intervals. Counterfactual gaps use seeded permutation tests with Holm-adjusted p-values.</p>\n";
+    h += "</p>\n<p class=\"note\">Intervals are exact 95% Clopper-Pearson intervals. Counterfactual gaps use seeded permutation tests (labels shuffled within each prompt template) with Holm-adjusted p-values.</p>\n";
     let Some(first) = report.runs.first() else {
         return h + "</body></html>\n";
     };

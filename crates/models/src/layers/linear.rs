@@ -41,6 +41,11 @@ impl Linear {
         &self.weight
     }
 
+    /// Whether a LoRA adapter is baked in (training refuses a base that already has one).
+    pub fn has_lora(&self) -> bool {
+        self.lora.is_some()
+    }
+
     /// Whether `d` fits this weight's shape.
     pub fn check(&self, d: &crate::lora::LoraDelta) -> Result<(), ModelError> {
         if (d.rows, d.cols) != (self.rows, self.cols) {
