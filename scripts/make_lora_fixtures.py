@@ -6,6 +6,8 @@ For each of testdata/tiny-llama and testdata/tiny-gemma3: a LoRA adapter on ever
 MLP projection (r=4, alpha=8, seeded random A and B: PEFT initialises B to zero, which would make
 the adapter a no-op and the test unable to fail), saved with `save_pretrained` to
 testdata/lora/<fixture>/, and the logits of the base model's golden sequences with the adapter on.
+A second, different adapter for tiny-llama (r=2, alpha=6, only q/v/down projections) goes to
+testdata/lora/tiny-llama-b/: the server batches requests on several adapters of one base.
 
     python3 scripts/make_lora_fixtures.py   # needs: torch transformers peft (scripts/requirements-fixtures.txt)
 """
@@ -21,14 +23,14 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
-def make(fixture: str, seed: int) -> None:
+def make(fixture: str, seed: int, name: str = "", r: int = 4, alpha: int = 8, targets: list = TARGETS) -> None:
     src = ROOT / "testdata" / fixture
-    out = ROOT / "testdata" / "lora" / fixture
+    out = ROOT / "testdata" / "lora" / (name or fixture)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     model = transformers.AutoModelForCausalLM.from_pretrained(src, torch_dtype=torch.float32)
     model.eval()
-    cfg = peft.LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=TARGETS, bias="none", task_type="CAUSAL_LM")
+    cfg = peft.LoraConfig(r=r, lora_alpha=alpha, lora_dropout=0.0, target_modules=targets, bias="none", task_type="CAUSAL_LM")
     pm = peft.get_peft_model(model, cfg)
     with torch.no_grad():
         for name, p in pm.named_parameters():
@@ -61,9 +63,10 @@ def make(fixture: str, seed: int) -> None:
         "max_logit_change_from_base": round(moved, 4),
         "sequences": seqs,
     }))
-    print(f"{fixture}: adapter in {out}, logits moved up to {moved:.3f} by the adapter")
+    print(f"{out.name}: adapter in {out}, logits moved up to {moved:.3f} by the adapter")
 
 
 if __name__ == "__main__":
     make("tiny-llama", 1)
     make("tiny-gemma3", 2)
+    make("tiny-llama", 3, name="tiny-llama-b", r=2, alpha=6, targets=["q_proj", "v_proj", "down_proj"])

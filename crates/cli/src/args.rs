@@ -147,6 +147,10 @@ pub struct ServeArgs {
     /// collision); with several models give it once per model, in order
     #[arg(long = "model-id")]
     pub model_ids: Vec<String>,
+    /// A PEFT LoRA adapter served next to the (single) base model as NAME=DIR (repeatable); a
+    /// request picks it with `"model": "NAME"` and batches with requests on the base and other adapters
+    #[arg(long = "lora", value_name = "NAME=DIR")]
+    pub loras: Vec<String>,
     /// Content guard on prompts and answers: a policy YAML file, or a built-in policy
     /// (standard: redact personal data, refuse prompt injection; strict: refuse both)
     #[arg(long, value_name = "POLICY")]

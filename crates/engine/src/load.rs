@@ -12,6 +12,8 @@ pub struct LoadedModel {
     pub model: Box<dyn Model>,
     pub tokenizer: Tokenizer,
     pub source: WeightSource,
+    /// Names of the per-request LoRA adapters; adapter id `i + 1` is `adapters[i]`.
+    pub adapters: Vec<String>,
 }
 
 impl LoadedModel {
@@ -26,7 +28,18 @@ impl LoadedModel {
     pub fn open_with(path: &Path, opts: &LoadOptions) -> Result<Self, EngineError> {
         let (model, source) = models::load_model_with(path, opts)?;
         let tokenizer = tokenizer_for(path, &source)?;
-        Ok(Self { path: path.to_path_buf(), model, tokenizer, source })
+        Ok(Self { path: path.to_path_buf(), model, tokenizer, source, adapters: Vec::new() })
+    }
+
+    /// Loads the PEFT adapter in `dir` beside the base weights under `name`; requests choose it
+    /// by the returned id (`Request::adapter`) and batch with requests on the base or other adapters.
+    pub fn attach_adapter(&mut self, name: &str, dir: &Path) -> Result<usize, EngineError> {
+        let c = self.model.config();
+        let adapter = models::lora::LoraAdapter::open_peft(dir, &c.arch, c.n_head, c.n_kv_head)?;
+        let id = self.model.attach_adapter(&adapter)?;
+        debug_assert_eq!(id, self.adapters.len() + 1);
+        self.adapters.push(name.to_string());
+        Ok(id)
     }
 }
 

@@ -28,8 +28,8 @@ fn a_sequence_wanting_no_logits_adds_no_rows() {
     let (mut k1, mut k2) = (KvCache::new(&cfg, 64, 64), KvCache::new(&cfg, 64, 64));
     let mut out = Vec::new();
     let mut seqs = [
-        SeqInput { tokens: &a, pos0: 0, kv: &mut k1, want: LogitsWanted::None },
-        SeqInput { tokens: &a, pos0: 0, kv: &mut k2, want: LogitsWanted::All },
+        SeqInput { tokens: &a, pos0: 0, kv: &mut k1, want: LogitsWanted::None, adapter: 0 },
+        SeqInput { tokens: &a, pos0: 0, kv: &mut k2, want: LogitsWanted::All, adapter: 0 },
     ];
     lm.model.forward_batch(&mut ctx, &mut seqs, &mut out).unwrap();
     assert_eq!(out.len(), a.len() * cfg.n_vocab);

@@ -122,7 +122,7 @@ fn check_paths_agree(name: &str) {
     let mut inputs: Vec<SeqInput> = seqs
         .iter()
         .zip(kvs.iter_mut())
-        .map(|(s, kv)| SeqInput { tokens: s, pos0: 0, kv, want: LogitsWanted::All })
+        .map(|(s, kv)| SeqInput { tokens: s, pos0: 0, kv, want: LogitsWanted::All, adapter: 0 })
         .collect();
     let mut out = Vec::new();
     lm.model.forward_batch(&mut ctx, &mut inputs, &mut out).unwrap();

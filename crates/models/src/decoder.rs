@@ -83,6 +83,7 @@ impl<B: Block> Decoder<B> {
             self.embed.lookup(q.tokens, self.embed_scale, &mut x[row * d..(row + len) * d])?;
             row += len;
         }
+        crate::lora::segments(&mut s.adapter_rows, seqs.iter().map(|q| (q.tokens.len(), q.adapter)));
         for (il, layer) in self.layers.iter().enumerate() {
             let mut rows = Vec::with_capacity(seqs.len());
             let mut start = 0;
@@ -115,7 +116,9 @@ impl<B: Block> Decoder<B> {
         let normed = sized(&mut s.att, wanted * d);
         self.out_norm.forward(h, normed);
         out.resize(wanted * self.config.n_vocab, 0.0);
-        self.output.forward(pool, normed, wanted, out);
+        // The head sees only the wanted rows: re-cut the adapter segments to them.
+        crate::lora::segments(&mut s.adapter_rows, seqs.iter().map(|q| (q.tokens.len() - q.want.first_row(q.tokens.len()), q.adapter)));
+        self.output.forward_rows(pool, normed, wanted, out, &s.adapter_rows);
         if let Some(cap) = self.logit_softcap {
             out.iter_mut().for_each(|v| *v = softcap(*v, cap));
         }

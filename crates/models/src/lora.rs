@@ -16,34 +16,41 @@ use crate::ModelError;
 /// One adapted linear: A is [r, cols], B is [rows, r], both row-major F32 bytes.
 #[derive(Clone, Debug)]
 pub struct LoraDelta {
-    a: Vec<u8>,
-    b: Vec<u8>,
+    a: Vec<f32>,
+    b: Vec<f32>,
     pub r: usize,
     pub rows: usize,
     pub cols: usize,
     pub scale: f32,
 }
 
-fn to_bytes(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+/// The F32 matmul reads little-endian bytes: on the little-endian targets we build for, an f32
+/// slice is already that.
+fn as_bytes(v: &[f32]) -> &[u8] {
+    #[cfg(target_endian = "big")]
+    compile_error!("LoRA deltas assume a little-endian target");
+    // SAFETY: u8 has no alignment or validity requirement, and the length covers exactly `v`.
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
 }
+
+/// Below this many multiply-adds the low-rank product runs on the calling thread: a decode step's
+/// few rows cost less than waking the pool (measured by scripts/bench-lora-serve.py).
+const SERIAL_MACS: usize = 1 << 21;
 
 impl LoraDelta {
     pub fn new(a: &[f32], b: &[f32], r: usize, rows: usize, cols: usize, scale: f32) -> Self {
         assert_eq!((a.len(), b.len()), (r * cols, rows * r), "LoRA A/B sizes");
-        Self { a: to_bytes(a), b: to_bytes(b), r, rows, cols, scale }
+        Self { a: a.to_vec(), b: b.to_vec(), r, rows, cols, scale }
     }
 
     /// (A [r, cols], B [rows, r]) as f32 values (training reads an adapter back).
     pub fn matrices(&self) -> (Vec<f32>, Vec<f32>) {
-        let f = |bytes: &[u8]| -> Vec<f32> { bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect() };
-        (f(&self.a), f(&self.b))
+        (self.a.clone(), self.b.clone())
     }
 
     /// W[rows, cols] += scale * B A: the adapter folded into a dense copy of the weight.
     pub fn merge_into(&self, w: &mut [f32]) {
-        let f = |bytes: &[u8]| -> Vec<f32> { bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect() };
-        let (a, b) = (f(&self.a), f(&self.b));
+        let (a, b) = (&self.a, &self.b);
         for (o, row) in w.chunks_exact_mut(self.cols).take(self.rows).enumerate() {
             for j in 0..self.r {
                 let s = self.scale * b[o * self.r + j];
@@ -56,8 +63,20 @@ impl LoraDelta {
 
     /// y[m, rows] += scale * (x[m, cols] A^T) B^T
     pub fn add_to(&self, pool: &ThreadPool, x: &[f32], m: usize, y: &mut [f32]) {
-        let qa = QMatrix { ty: GgmlType::F32, data: &self.a, rows: self.r, cols: self.cols };
-        let qb = QMatrix { ty: GgmlType::F32, data: &self.b, rows: self.rows, cols: self.r };
+        if m * self.r * (self.rows + self.cols) < SERIAL_MACS {
+            let mut t = vec![0.0f32; self.r];
+            for (x, y) in x.chunks_exact(self.cols).zip(y.chunks_exact_mut(self.rows)).take(m) {
+                for (t, a) in t.iter_mut().zip(self.a.chunks_exact(self.cols)) {
+                    *t = kernels::ops::dot_f32(x, a);
+                }
+                for (y, b) in y.iter_mut().zip(self.b.chunks_exact(self.r)) {
+                    *y += self.scale * kernels::ops::dot_f32(b, &t);
+                }
+            }
+            return;
+        }
+        let qa = QMatrix { ty: GgmlType::F32, data: as_bytes(&self.a), rows: self.r, cols: self.cols };
+        let qb = QMatrix { ty: GgmlType::F32, data: as_bytes(&self.b), rows: self.rows, cols: self.r };
         let mut t = vec![0.0f32; m * self.r];
         matmul(pool, &qa, &x[..m * self.cols], m, &mut t);
         let mut d = vec![0.0f32; m * self.rows];
@@ -65,6 +84,31 @@ impl LoraDelta {
         for (y, d) in y[..m * self.rows].iter_mut().zip(&d) {
             *y += self.scale * d;
         }
+    }
+}
+
+/// Rows `start..start+len` of a batched pass belong to sequences that chose adapter `id` (>= 1;
+/// the base model, id 0, never gets a segment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdapterRows {
+    pub start: usize,
+    pub len: usize,
+    pub id: usize,
+}
+
+/// Fills `out` with the segments of consecutive `(rows, adapter id)` runs, merging neighbours
+/// that share an adapter so each adapter's low-rank product runs once per run of rows.
+pub fn segments(out: &mut Vec<AdapterRows>, runs: impl Iterator<Item = (usize, usize)>) {
+    out.clear();
+    let mut start = 0;
+    for (len, id) in runs {
+        if id != 0 && len > 0 {
+            match out.last_mut() {
+                Some(last) if last.id == id && last.start + last.len == start => last.len += len,
+                _ => out.push(AdapterRows { start, len, id }),
+            }
+        }
+        start += len;
     }
 }
 
@@ -178,5 +222,21 @@ impl LoraAdapter {
             return Err(bad(dir, "adapter_model.safetensors holds no LoRA matrices"));
         }
         Ok(Self { dir: dir.to_path_buf(), r: cfg.r, alpha: cfg.lora_alpha, base_model: cfg.base_model_name_or_path, deltas })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_skip_the_base_and_merge_neighbours_on_one_adapter() {
+        let mut out = vec![AdapterRows { start: 9, len: 9, id: 9 }];
+        // (rows, adapter) per sequence: base, 1, 1, empty, 2, base, 1.
+        segments(&mut out, [(3, 0), (2, 1), (4, 1), (0, 2), (1, 2), (5, 0), (1, 1)].into_iter());
+        let want = [AdapterRows { start: 3, len: 6, id: 1 }, AdapterRows { start: 9, len: 1, id: 2 }, AdapterRows { start: 15, len: 1, id: 1 }];
+        assert_eq!(out, want);
+        segments(&mut out, [(4, 0)].into_iter());
+        assert!(out.is_empty());
     }
 }

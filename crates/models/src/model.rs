@@ -77,6 +77,8 @@ pub struct Scratch {
     pub up: Vec<f32>,
     pub scores: Vec<f32>,
     pub rope: Vec<f32>,
+    /// Which rows of the current pass run through which per-request LoRA adapter.
+    pub adapter_rows: Vec<crate::lora::AdapterRows>,
 }
 
 /// A config field the architecture cannot do without.
@@ -99,6 +101,8 @@ pub struct SeqInput<'a> {
     pub pos0: usize,
     pub kv: &'a mut dyn KvAccess,
     pub want: LogitsWanted,
+    /// Per-request LoRA adapter (`Model::attach_adapter`'s id); 0 = the base model.
+    pub adapter: usize,
 }
 
 impl LogitsWanted {
@@ -118,6 +122,12 @@ pub trait Model: Send + Sync {
 
     /// Applies a LoRA adapter to the linears it names; every delta must find its linear.
     fn attach_lora(&mut self, _adapter: &crate::lora::LoraAdapter) -> Result<(), ModelError> {
+        Err(ModelError::Config(format!("LoRA adapters are not supported for {} models", self.config().arch)))
+    }
+
+    /// Loads a LoRA adapter next to the base weights without changing them: it applies only to
+    /// sequences whose `SeqInput::adapter` is the returned id (1, 2, ...).
+    fn attach_adapter(&mut self, _adapter: &crate::lora::LoraAdapter) -> Result<usize, ModelError> {
         Err(ModelError::Config(format!("LoRA adapters are not supported for {} models", self.config().arch)))
     }
 
@@ -149,6 +159,6 @@ pub trait Model: Send + Sync {
         want: LogitsWanted,
         out: &mut Vec<f32>,
     ) -> Result<(), ModelError> {
-        self.forward_batch(ctx, &mut [SeqInput { tokens, pos0, kv, want }], out)
+        self.forward_batch(ctx, &mut [SeqInput { tokens, pos0, kv, want, adapter: 0 }], out)
     }
 }

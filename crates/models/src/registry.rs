@@ -64,11 +64,35 @@ impl<B: Block> Model for Decoder<B> {
     }
 
     fn attach_lora(&mut self, adapter: &crate::lora::LoraAdapter) -> Result<(), ModelError> {
+        self.each_target(adapter, |lin, d| lin.set_lora(d.clone()))
+    }
+
+    fn attach_adapter(&mut self, adapter: &crate::lora::LoraAdapter) -> Result<usize, ModelError> {
+        let id = 1 + self.adaptable().map(|l| l.adapter_slots()).max().unwrap_or(0);
+        // Check every delta before filling any slot: a refused adapter leaves no trace.
+        self.each_target(adapter, |lin, d| lin.check(d))?;
+        self.each_target(adapter, |lin, d| lin.set_adapter(id, d.clone()))?;
+        Ok(id)
+    }
+}
+
+impl<B: Block> Decoder<B> {
+    /// The linears an adapter may target: every block's, then the output head.
+    fn adaptable(&mut self) -> impl Iterator<Item = &mut crate::layers::Linear> {
+        self.layers.iter_mut().flat_map(|l| l.linears_mut()).chain(std::iter::once(&mut self.output))
+    }
+
+    /// Calls `f` for each linear the adapter has a delta for; every delta must find its linear.
+    fn each_target(
+        &mut self,
+        adapter: &crate::lora::LoraAdapter,
+        mut f: impl FnMut(&mut crate::layers::Linear, &crate::lora::LoraDelta) -> Result<(), ModelError>,
+    ) -> Result<(), ModelError> {
         let mut left: std::collections::BTreeSet<&str> = adapter.deltas.keys().map(String::as_str).collect();
-        let linears = self.layers.iter_mut().flat_map(|l| l.linears_mut()).chain(std::iter::once(&mut self.output));
-        for lin in linears {
+        let arch = self.config.arch.clone();
+        for lin in self.adaptable() {
             if let Some((name, d)) = adapter.deltas.get_key_value(&lin.tensor().name) {
-                lin.set_lora(d.clone())?;
+                f(lin, d).map_err(|e| ModelError::Config(format!("LoRA adapter {}: {e}", adapter.dir.display())))?;
                 left.remove(name.as_str());
             }
         }
@@ -78,7 +102,7 @@ impl<B: Block> Model for Decoder<B> {
                 "the LoRA adapter {} (made for {}) targets weights this {} model does not have or cannot adapt: {} (adapters work on the attention and MLP projections of the base model they were trained on)",
                 adapter.dir.display(),
                 adapter.base_model.as_deref().unwrap_or("an unnamed base model"),
-                self.config.arch,
+                arch,
                 names.join(", ")
             )));
         }

@@ -101,6 +101,7 @@ impl From<SubmitError> for ApiError {
             }
             SubmitError::EmptyPrompt => ApiError::invalid("prompt", "the prompt is empty: give at least one token"),
             SubmitError::ShuttingDown => ApiError::ShuttingDown,
+            e @ SubmitError::UnknownAdapter { .. } => ApiError::Internal(e.to_string()),
             SubmitError::Sampler(e) => ApiError::Invalid { message: e.to_string(), param: None },
         }
     }

@@ -28,7 +28,8 @@ pub type Events = UnboundedReceiver<(usize, Event)>;
 pub fn submit_embeddings(st: &ModelState, inputs: Vec<Vec<u32>>) -> Result<Events, ApiError> {
     let (tx, rx) = unbounded_channel();
     let parts = inputs.into_iter().enumerate().map(|(index, ids)| (ids, Box::new(Tagged { index, tx: tx.clone() }) as Box<dyn Sink>)).collect();
-    st.scheduler.submit_embeddings(parts)?;
+    st.scheduler.submit_embeddings_with(parts, st.adapter)?;
+    st.count_request();
     Ok(rx)
 }
 
@@ -45,6 +46,7 @@ pub fn submit_all(st: &ModelState, id: &str, requests: Vec<Request>) -> Result<E
         })
         .collect();
     st.scheduler.submit_group(parts)?;
+    st.count_request();
     Ok(rx)
 }
 

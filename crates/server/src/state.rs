@@ -1,6 +1,7 @@
 //! What every handler shares: the server settings and the models it runs, each with its own
 //! scheduler. Requests pick a model by the `model` field.
 
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -26,8 +27,15 @@ pub struct ModelState {
     pub id: String,
     pub meta: ModelMeta,
     pub model: Arc<LoadedModel>,
-    pub scheduler: Scheduler,
-    pub template: ChatTemplate,
+    /// Shared by a base model and its adapters, so their requests batch together.
+    pub scheduler: Arc<Scheduler>,
+    /// The LoRA adapter requests naming this id run with (`LoadedModel::adapters`); 0 = the base.
+    pub adapter: usize,
+    /// For an adapter: the id of the base model it runs on.
+    pub parent: Option<String>,
+    /// Requests accepted for this id (`/metrics`, label `adapter`).
+    pub requests: AtomicU64,
+    pub template: Arc<ChatTemplate>,
     /// Special-token texts the chat template may use.
     pub bos: String,
     pub eos: String,
@@ -50,7 +58,32 @@ impl ModelState {
         let template = ChatTemplate::from_source_or_default(tok.chat_template(), &model.model.config().arch)?;
         let text_of = |id: Option<u32>| id.and_then(|i| tok.token_text(i)).unwrap_or("").to_string();
         let (bos, eos) = (text_of(tok.bos_id()), text_of(tok.eos_id()));
-        Ok(Self { id, meta, model, scheduler, template, bos, eos, created: now(), guard: None })
+        Ok(Self { id, meta, model, scheduler: Arc::new(scheduler), adapter: 0, parent: None, requests: AtomicU64::new(0), template: Arc::new(template), bos, eos, created: now(), guard: None })
+    }
+
+    /// The entry for the base's adapter `adapter` (`LoadedModel::adapters[adapter - 1]`), served
+    /// under its name on the base's scheduler; `meta` is the base's with the base as `base_model`.
+    pub fn adapter(base: &ModelState, adapter: usize) -> Self {
+        let id = base.model.adapters[adapter - 1].clone();
+        let meta = ModelMeta { base_model: vec![base.id.clone()], adapters: Vec::new(), ..base.meta.clone() };
+        Self {
+            id,
+            meta,
+            model: base.model.clone(),
+            scheduler: base.scheduler.clone(),
+            adapter,
+            parent: Some(base.id.clone()),
+            requests: AtomicU64::new(0),
+            template: base.template.clone(),
+            bos: base.bos.clone(),
+            eos: base.eos.clone(),
+            created: base.created,
+            guard: base.guard.clone(),
+        }
+    }
+
+    pub fn count_request(&self) {
+        self.requests.fetch_add(1, Relaxed);
     }
 
     pub fn n_ctx(&self) -> usize {

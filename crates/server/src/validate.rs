@@ -103,7 +103,7 @@ pub fn fan_out(base: Request, n: usize, make: impl Fn() -> Option<Box<dyn engine
         .map(|i| {
             let mut params = base.params.clone();
             params.seed = params.seed.map(|s| s.wrapping_add(i as u64));
-            Request { prompt: base.prompt.clone(), params, logprobs: base.logprobs, prompt_logprobs: base.prompt_logprobs, constraint: make(), ignore_eos: base.ignore_eos }
+            Request { prompt: base.prompt.clone(), params, logprobs: base.logprobs, prompt_logprobs: base.prompt_logprobs, constraint: make(), ignore_eos: base.ignore_eos, adapter: base.adapter }
         })
         .collect()
 }

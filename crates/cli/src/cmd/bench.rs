@@ -110,7 +110,7 @@ fn batched_decode(model: &dyn models::Model, pool: &ThreadPool, b: usize, n: usi
         let mut seqs: Vec<models::SeqInput> = caches
             .iter_mut()
             .zip(&toks)
-            .map(|(kv, tk)| models::SeqInput { tokens: &tk[..], pos0: pos, kv, want: models::LogitsWanted::Last })
+            .map(|(kv, tk)| models::SeqInput { tokens: &tk[..], pos0: pos, kv, want: models::LogitsWanted::Last, adapter: 0 })
             .collect();
         model.forward_batch(&mut fc, &mut seqs, &mut out)?;
         drop(seqs);

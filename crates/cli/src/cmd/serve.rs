@@ -24,6 +24,10 @@ pub fn run(a: &ServeArgs) -> Result<()> {
     if !a.model_ids.is_empty() && a.model_ids.len() != specs.len() {
         bail!("{} --model-id given for {} models: give one per model, in the same order, or none", a.model_ids.len(), specs.len());
     }
+    let loras = parse_loras(&a.loras)?;
+    if !loras.is_empty() && specs.len() != 1 {
+        bail!("--lora serves adapters of one base model, but {} models were given: serve the adapters' base alone", specs.len());
+    }
     let mut api_keys = a.api_keys.clone();
     if let Some(f) = &a.api_key_file {
         let text = std::fs::read_to_string(f).with_context(|| format!("reading the API key file {}", f.display()))?;
@@ -33,17 +37,25 @@ pub fn run(a: &ServeArgs) -> Result<()> {
     for (i, spec) in specs.iter().enumerate() {
         let path = settings::resolve_model(*spec, true)?;
         super::acceptance::ensure(&path, a.accept_license)?;
-        let lm = Arc::new(super::open_model_ctx(&path, a.ctx)?);
+        let mut lm = super::open_model_ctx(&path, a.ctx)?;
+        for (name, dir) in &loras {
+            lm.attach_adapter(name, dir).with_context(|| format!("loading the LoRA adapter '{name}' from {}", dir.display()))?;
+        }
+        let lm = Arc::new(lm);
         let id = match a.model_ids.get(i) {
             Some(id) => id.clone(),
             None => unique_id(default_id(*spec, &path), &models.iter().map(|m: &Arc<ModelState>| m.id.clone()).collect::<Vec<_>>()),
         };
-        let meta = model_meta(&lm);
+        let mut meta = model_meta(&lm);
+        meta.adapters = lm.adapters.clone();
         let sched_cfg = SchedulerConfig { n_ctx: a.ctx, slots: a.parallel, max_queue: a.queue, step_tokens: a.step_tokens, threads: settings::threads(a.threads) };
         let scheduler = Scheduler::start(lm.clone(), sched_cfg);
         let mut m = ModelState::new(id, meta, lm, scheduler)?;
         m.guard = guard.clone();
-        models.push(Arc::new(m));
+        let base = Arc::new(m);
+        models.push(base.clone());
+        // Each adapter is a model id of its own, on the base's scheduler.
+        models.extend((1..=lm_adapters(&base)).map(|i| Arc::new(ModelState::adapter(&base, i))));
     }
     let config = ServerConfig { api_keys, cors_origins: a.cors_origins.clone(), max_body_bytes: a.max_body };
     let state = Arc::new(AppState::new(config, models).map_err(|e| anyhow!("{e} (--model-id)"))?);
@@ -61,6 +73,30 @@ pub fn run(a: &ServeArgs) -> Result<()> {
         eprintln!("agora: stopped");
         Ok(())
     })
+}
+
+fn lm_adapters(m: &ModelState) -> usize {
+    m.model.adapters.len()
+}
+
+/// `--lora NAME=DIR` values, checked before any model loads: names non-empty and distinct, the
+/// folder present.
+fn parse_loras(values: &[String]) -> Result<Vec<(String, std::path::PathBuf)>> {
+    let mut out: Vec<(String, std::path::PathBuf)> = Vec::new();
+    for v in values {
+        let Some((name, dir)) = v.split_once('=').filter(|(n, d)| !n.trim().is_empty() && !d.is_empty()) else {
+            bail!("--lora '{v}': give NAME=DIR, the name requests use in \"model\" and a PEFT adapter folder (adapter_config.json + adapter_model.safetensors)");
+        };
+        let (name, dir) = (name.trim().to_string(), std::path::PathBuf::from(dir));
+        if out.iter().any(|(n, _)| *n == name) {
+            bail!("--lora: the name '{name}' is given twice; give each adapter a distinct name");
+        }
+        if !dir.is_dir() {
+            bail!("--lora {name}={}: no such folder (a PEFT adapter folder holds adapter_config.json and adapter_model.safetensors)", dir.display());
+        }
+        out.push((name, dir));
+    }
+    Ok(out)
 }
 
 /// The store name when the model came from the store, else the file or folder name.

@@ -54,6 +54,8 @@ pub struct Scheduler {
     worker: Mutex<Option<JoinHandle<()>>>,
     stats: Arc<Stats>,
     config: SchedulerConfig,
+    /// Adapters the model holds (valid `Request::adapter` ids are 0..=n_adapters).
+    n_adapters: usize,
 }
 
 impl Scheduler {
@@ -61,11 +63,12 @@ impl Scheduler {
         let (tx, rx) = channel();
         let stats = Arc::new(Stats::default());
         let (st, cfg) = (stats.clone(), config.clone());
+        let n_adapters = model.adapters.len();
         let worker = std::thread::Builder::new()
             .name("agora-scheduler".into())
             .spawn(move || worker::run(&model, &cfg, rx, &st))
             .expect("spawning the scheduler thread");
-        Scheduler { tx: Mutex::new(Some(tx)), worker: Mutex::new(Some(worker)), stats, config }
+        Scheduler { tx: Mutex::new(Some(tx)), worker: Mutex::new(Some(worker)), stats, config, n_adapters }
     }
 
     pub fn config(&self) -> &SchedulerConfig {
@@ -90,10 +93,15 @@ impl Scheduler {
 
     /// Queues embeddings of `inputs`: each sink gets one `Event::Embedding`, then `Done`.
     pub fn submit_embeddings(&self, inputs: Vec<(Vec<u32>, Box<dyn Sink>)>) -> Result<(), SubmitError> {
+        self.submit_embeddings_with(inputs, 0)
+    }
+
+    /// `submit_embeddings` with the hidden states of LoRA adapter `adapter` (0 = the base).
+    pub fn submit_embeddings_with(&self, inputs: Vec<(Vec<u32>, Box<dyn Sink>)>, adapter: usize) -> Result<(), SubmitError> {
         let params = crate::sampler::SamplingParams { max_tokens: Some(0), ..crate::sampler::SamplingParams::greedy() };
         let parts = inputs
             .into_iter()
-            .map(|(prompt, sink)| (Request { prompt, params: params.clone(), logprobs: None, prompt_logprobs: false, constraint: None, ignore_eos: false }, sink))
+            .map(|(prompt, sink)| (Request { prompt, params: params.clone(), logprobs: None, prompt_logprobs: false, constraint: None, ignore_eos: false, adapter }, sink))
             .collect();
         self.enqueue(parts, true)
     }
@@ -102,6 +110,9 @@ impl Scheduler {
         for (req, _) in &parts {
             if req.prompt.is_empty() {
                 return Err(SubmitError::EmptyPrompt);
+            }
+            if req.adapter > self.n_adapters {
+                return Err(SubmitError::UnknownAdapter { asked: req.adapter, loaded: self.n_adapters });
             }
             if req.prompt.len() >= self.config.n_ctx {
                 return Err(SubmitError::PromptTooLong { n_prompt: req.prompt.len(), n_ctx: self.config.n_ctx });

@@ -18,6 +18,8 @@ pub struct Request {
     pub constraint: Option<Box<dyn TextConstraint>>,
     /// Never end on an end-of-generation token (benchmarks: a fixed number of tokens).
     pub ignore_eos: bool,
+    /// The LoRA adapter this request runs with (`LoadedModel::attach_adapter`'s id); 0 = the base.
+    pub adapter: usize,
 }
 
 /// Limits generated text to a language (e.g. JSON matching a schema). The scheduler asks before
@@ -78,6 +80,8 @@ pub enum SubmitError {
     PromptTooLong { n_prompt: usize, n_ctx: usize },
     #[error("the prompt is empty: give at least one token")]
     EmptyPrompt,
+    #[error("no LoRA adapter {asked} is loaded ({loaded} are); load it with the model")]
+    UnknownAdapter { asked: usize, loaded: usize },
     #[error("the server is shutting down")]
     ShuttingDown,
     #[error(transparent)]

@@ -93,7 +93,7 @@ pub(crate) fn run(lm: &LoadedModel, cfg: &SchedulerConfig, rx: Receiver<Msg>, st
                 }
                 let Slot { job, kv, next, fed, .. } = s;
                 let tokens: &[u32] = if *fed < job.req.prompt.len() { &job.req.prompt[pos0..pos0 + n] } else { &next[..] };
-                seqs.push(SeqInput { tokens, pos0, kv, want });
+                seqs.push(SeqInput { tokens, pos0, kv, want, adapter: job.req.adapter });
             }
             model.forward_batch(&mut ctx, &mut seqs, &mut logits)
         };
@@ -166,7 +166,7 @@ fn embed(model: &dyn models::Model, ctx: &mut ForwardCtx, job: &Job, out: &mut V
     let tokens = &job.req.prompt;
     let mut kv = crate::KvCache::new(model.config(), tokens.len() + 1, tokens.len());
     let t0 = Instant::now();
-    let r = model.forward(ctx, tokens, 0, &mut kv, LogitsWanted::Hidden, out);
+    let r = model.forward_batch(ctx, &mut [SeqInput { tokens, pos0: 0, kv: &mut kv, want: LogitsWanted::Hidden, adapter: job.req.adapter }], out);
     stats.busy_micros.fetch_add(t0.elapsed().as_micros() as u64, Relaxed);
     if let Err(e) = r {
         stats.requests_failed.fetch_add(1, Relaxed);

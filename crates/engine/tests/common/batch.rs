@@ -44,9 +44,9 @@ pub fn batch_vs_alone(max_tol: f32, mean_tol: f32) {
     {
         let [ka, kb, kc] = &mut kvs[..] else { unreachable!() };
         let mut seqs = [
-            SeqInput { tokens: &a, pos0: 0, kv: ka, want: LogitsWanted::Last },
-            SeqInput { tokens: &b, pos0: 0, kv: kb, want: LogitsWanted::Last },
-            SeqInput { tokens: &c, pos0: 0, kv: kc, want: LogitsWanted::Last },
+            SeqInput { tokens: &a, pos0: 0, kv: ka, want: LogitsWanted::Last, adapter: 0 },
+            SeqInput { tokens: &b, pos0: 0, kv: kb, want: LogitsWanted::Last, adapter: 0 },
+            SeqInput { tokens: &c, pos0: 0, kv: kc, want: LogitsWanted::Last, adapter: 0 },
         ];
         lm.model.forward_batch(&mut ctx, &mut seqs, &mut out).unwrap();
     }
@@ -60,9 +60,9 @@ pub fn batch_vs_alone(max_tol: f32, mean_tol: f32) {
     {
         let [ka, kb, kc] = &mut kvs[..] else { unreachable!() };
         let mut seqs = [
-            SeqInput { tokens: &next[0], pos0: a.len(), kv: ka, want: LogitsWanted::Last },
-            SeqInput { tokens: &next[1], pos0: b.len(), kv: kb, want: LogitsWanted::Last },
-            SeqInput { tokens: &next[2], pos0: c.len(), kv: kc, want: LogitsWanted::Last },
+            SeqInput { tokens: &next[0], pos0: a.len(), kv: ka, want: LogitsWanted::Last, adapter: 0 },
+            SeqInput { tokens: &next[1], pos0: b.len(), kv: kb, want: LogitsWanted::Last, adapter: 0 },
+            SeqInput { tokens: &next[2], pos0: c.len(), kv: kc, want: LogitsWanted::Last, adapter: 0 },
         ];
         lm.model.forward_batch(&mut ctx, &mut seqs, &mut step).unwrap();
     }

@@ -22,6 +22,7 @@ pub fn greedy(prompt: Vec<u32>, max_tokens: usize) -> Request {
         prompt_logprobs: false,
         constraint: None,
         ignore_eos: false,
+        adapter: 0,
     }
 }
 

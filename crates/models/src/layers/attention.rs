@@ -41,9 +41,9 @@ impl SelfAttention {
         let k = sized(&mut s.k, n * kv_dim);
         let v = sized(&mut s.v, n * kv_dim);
         let h = &s.h[..n * self.wq.cols];
-        self.wq.forward(pool, h, n, q);
-        self.wk.forward(pool, h, n, k);
-        self.wv.forward(pool, h, n, v);
+        self.wq.forward_rows(pool, h, n, q, &s.adapter_rows);
+        self.wk.forward_rows(pool, h, n, k, &s.adapter_rows);
+        self.wv.forward_rows(pool, h, n, v, &s.adapter_rows);
         if let Some(qn) = &self.q_norm {
             qn.forward_inplace(q);
         }
@@ -74,7 +74,7 @@ impl SelfAttention {
         let scores = sized(&mut s.scores, pool.n_threads() * span);
         self.attend(pool, q, seqs, n, att, scores, span);
         let o = sized(&mut s.o, n * self.wo.rows);
-        self.wo.forward(pool, att, n, o);
+        self.wo.forward_rows(pool, att, n, o, &s.adapter_rows);
     }
 
     /// softmax(q k^T * scale) v over each query's visible positions of its own sequence,

@@ -1,5 +1,7 @@
 //! One linear type for dense (F32/F16/BF16) and block-quantized weights: y = x W^T (+ b).
-//! A LoRA adapter rides along inside it (`set_lora`) rather than as a twin type.
+//! A LoRA adapter rides along inside it rather than as a twin type: one baked in for every row
+//! (`set_lora`), and per-request adapters in numbered slots (`set_adapter`) applied only to the
+//! rows of the sequences that chose them, so requests on different adapters share the base matmul.
 
 use kernels::matmul::{matmul, QMatrix};
 use kernels::pool::ThreadPool;
@@ -13,6 +15,7 @@ pub struct Linear {
     pub rows: usize,
     pub cols: usize,
     lora: Option<crate::lora::LoraDelta>,
+    adapters: Vec<Option<crate::lora::LoraDelta>>, // slot i = adapter id i + 1
 }
 
 impl Linear {
@@ -25,7 +28,7 @@ impl Linear {
             return Err(ModelError::BadShape { name: weight.name.clone(), got: weight.shape.clone(), want: vec![cols, rows] });
         }
         QMatrix::new(weight.ty, weight.data(), rows, cols)?;
-        Ok(Self { weight, bias: None, rows, cols, lora: None })
+        Ok(Self { weight, bias: None, rows, cols, lora: None, adapters: Vec::new() })
     }
 
     /// Adds a bias vector (`[rows]`, any float type), checked against the output size.
@@ -38,31 +41,65 @@ impl Linear {
         &self.weight
     }
 
-    /// Whether a LoRA adapter is attached (training refuses a base that already has one).
+    /// Whether a LoRA adapter is baked in (training refuses a base that already has one).
     pub fn has_lora(&self) -> bool {
         self.lora.is_some()
     }
 
-    /// Adds a LoRA delta, checked against this weight's shape.
-    pub fn set_lora(&mut self, d: crate::lora::LoraDelta) -> Result<(), ModelError> {
+    /// Whether `d` fits this weight's shape.
+    pub fn check(&self, d: &crate::lora::LoraDelta) -> Result<(), ModelError> {
         if (d.rows, d.cols) != (self.rows, self.cols) {
             return Err(ModelError::Config(format!(
                 "LoRA delta for '{}' is [{}, {}], the weight is [{}, {}]",
                 self.weight.name, d.rows, d.cols, self.rows, self.cols
             )));
         }
+        Ok(())
+    }
+
+    /// Adds a LoRA delta applied to every row, checked against this weight's shape.
+    pub fn set_lora(&mut self, d: crate::lora::LoraDelta) -> Result<(), ModelError> {
+        self.check(&d)?;
         self.lora = Some(d);
         Ok(())
     }
 
+    /// Puts a LoRA delta in slot `id` (>= 1): applied to the rows `forward_rows` assigns to `id`.
+    pub fn set_adapter(&mut self, id: usize, d: crate::lora::LoraDelta) -> Result<(), ModelError> {
+        assert!(id >= 1, "adapter id 0 is the base model");
+        self.check(&d)?;
+        if self.adapters.len() < id {
+            self.adapters.resize(id, None);
+        }
+        self.adapters[id - 1] = Some(d);
+        Ok(())
+    }
+
+    /// Adapter slots in use (the highest id given to `set_adapter`).
+    pub fn adapter_slots(&self) -> usize {
+        self.adapters.len()
+    }
+
     /// x: [m, cols] -> y: [m, rows]
     pub fn forward(&self, pool: &ThreadPool, x: &[f32], m: usize, y: &mut [f32]) {
+        self.forward_rows(pool, x, m, y, &[]);
+    }
+
+    /// `forward`, plus each segment's adapter delta on that segment's rows only (ids without a
+    /// delta in this linear leave their rows as the base computed them).
+    pub fn forward_rows(&self, pool: &ThreadPool, x: &[f32], m: usize, y: &mut [f32], segs: &[crate::lora::AdapterRows]) {
         let w = QMatrix { ty: self.weight.ty, data: self.weight.data(), rows: self.rows, cols: self.cols };
         let y = &mut y[..m * self.rows];
         crate::observe::notify(&self.weight.name, &x[..m * self.cols], m, self.cols);
         matmul(pool, &w, &x[..m * self.cols], m, y);
         if let Some(l) = &self.lora {
             l.add_to(pool, x, m, y);
+        }
+        for seg in segs {
+            if let Some(Some(d)) = self.adapters.get(seg.id - 1) {
+                let (a, b) = (seg.start, seg.start + seg.len);
+                d.add_to(pool, &x[a * self.cols..b * self.cols], seg.len, &mut y[a * self.rows..b * self.rows]);
+            }
         }
         if let Some(b) = &self.bias {
             y.chunks_exact_mut(self.rows).for_each(|row| kernels::ops::add_assign(row, b));

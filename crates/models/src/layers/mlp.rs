@@ -34,15 +34,15 @@ impl GatedMlp {
         let h = &s.h[..n * self.gate.cols];
         let g = sized(&mut s.gate, n * n_ff);
         let u = sized(&mut s.up, n * n_ff);
-        self.gate.forward(pool, h, n, g);
-        self.up.forward(pool, h, n, u);
+        self.gate.forward_rows(pool, h, n, g, &s.adapter_rows);
+        self.up.forward_rows(pool, h, n, u, &s.adapter_rows);
         match self.act {
             Activation::GeluTanh => gelu_tanh_mul(g, u),
             Activation::Silu => silu_mul(g, u),
             Activation::Gelu => g.iter_mut().zip(u.iter()).for_each(|(a, &b)| *a = gelu(*a) * b),
         }
         let o = sized(&mut s.o, n * self.down.rows);
-        self.down.forward(pool, g, n, o);
+        self.down.forward_rows(pool, g, n, o, &s.adapter_rows);
     }
 }
 

@@ -359,8 +359,11 @@ async function loadModels() {
   }
   $('keybox').hidden = true;
   const keep = loadJson(SETTINGS, {}).model;
-  $('model').replaceChildren(...models.map((m) => Object.assign(el('option', '', m.id), { value: m.id })));
-  if (models.some((m) => m.id === keep)) $('model').value = keep;
+  // LoRA adapters are listed as models of their own (`parent` = the base); the picker offers
+  // bases, and a base's adapters in the adapter list below it.
+  const bases = models.filter((m) => !m.parent);
+  $('model').replaceChildren(...bases.map((m) => Object.assign(el('option', '', m.id), { value: m.id })));
+  if (bases.some((m) => m.id === keep)) $('model').value = keep;
   const box = $('compare-models');
   box.querySelectorAll('label').forEach((l) => l.remove());
   models.forEach((m, i) => {

@@ -39,7 +39,7 @@ pub async fn handle(State(app): State<Shared>, body: Result<Bytes, BytesRejectio
     let k = top_logprobs("top_logprobs", req.top_logprobs)?;
     let schema = response_schema(req.response_format.as_ref())?;
     let make = || schema.clone().map(|s| Box::new(JsonConstraint::new(s)) as Box<dyn TextConstraint>);
-    let base = Request { prompt: ids.clone(), params, logprobs: req.logprobs.then_some(k), prompt_logprobs: false, constraint: None, ignore_eos: req.sampling.ignore_eos };
+    let base = Request { prompt: ids.clone(), params, logprobs: req.logprobs.then_some(k), prompt_logprobs: false, constraint: None, ignore_eos: req.sampling.ignore_eos, adapter: st.adapter };
     let rx = submit_all(&st, &id, fan_out(base, n, make))?;
     if req.stream {
         let include_usage = req.stream_options.as_ref().is_some_and(|o| o.include_usage);

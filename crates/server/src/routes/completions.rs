@@ -45,7 +45,7 @@ pub async fn handle(State(app): State<Shared>, body: Result<Bytes, BytesRejectio
     for p in &prompts {
         let max = max_tokens(&st, req.max_tokens, Some(DEFAULT_MAX_TOKENS), p.ids.len())?;
         let params = sampling(&req.sampling, max)?;
-        let base = Request { prompt: p.ids.clone(), params, logprobs: req.logprobs.map(|_| k), prompt_logprobs: req.echo && req.logprobs.is_some(), constraint: None, ignore_eos: req.sampling.ignore_eos };
+        let base = Request { prompt: p.ids.clone(), params, logprobs: req.logprobs.map(|_| k), prompt_logprobs: req.echo && req.logprobs.is_some(), constraint: None, ignore_eos: req.sampling.ignore_eos, adapter: st.adapter };
         requests.extend(fan_out(base, n, || None));
         usage.add(p.ids.len(), 0);
     }

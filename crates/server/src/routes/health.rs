@@ -10,7 +10,7 @@ use crate::state::Shared;
 
 pub async fn handle(State(app): State<Shared>) -> Json<Value> {
     let (mut active, mut queued) = (0, 0);
-    for m in &app.models {
+    for m in app.models.iter().filter(|m| m.adapter == 0) {
         let s = m.scheduler.stats();
         active += s.active.load(Relaxed);
         queued += s.queued.load(Relaxed);

@@ -30,14 +30,20 @@ const METRICS: &[(&str, &str, &str, Getter)] = &[
     ("kv_cache_reserved_bytes", "gauge", "Key/value bytes the running sequences may grow to.", |s| s.kv_bytes_reserved.load(Relaxed) as f64),
 ];
 
+fn esc(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
 fn busy(s: &Stats) -> f64 {
     s.busy_micros.load(Relaxed) as f64 / 1e6
 }
 
 pub async fn handle(State(app): State<Shared>) -> impl IntoResponse {
-    let several = app.models.len() > 1;
+    // Adapters share their base's scheduler: its counters are listed once, under the base.
+    let bases: Vec<_> = app.models.iter().filter(|m| m.adapter == 0).collect();
+    let several = bases.len() > 1;
     // (label without braces, stats) per model.
-    let models: Vec<(String, &Stats)> = app.models.iter().map(|m| (if several { format!("model=\"{}\"", m.id.replace('\\', "\\\\").replace('"', "\\\"")) } else { String::new() }, m.scheduler.stats())).collect();
+    let models: Vec<(String, &Stats)> = bases.iter().map(|m| (if several { format!("model=\"{}\"", m.id.replace('\\', "\\\\").replace('"', "\\\"")) } else { String::new() }, m.scheduler.stats())).collect();
     let braces = |l: &str| if l.is_empty() { String::new() } else { format!("{{{l}}}") };
     let mut out = String::new();
     for (name, kind, help, get) in METRICS {
@@ -56,6 +62,14 @@ pub async fn handle(State(app): State<Shared>) -> impl IntoResponse {
         let _ = writeln!(out, "agora_time_to_first_token_seconds_bucket{{{label}{sep}le=\"+Inf\"}} {count}");
         let _ = writeln!(out, "agora_time_to_first_token_seconds_sum{} {}", braces(label), s.ttft_sum_micros.load(Relaxed) as f64 / 1e6);
         let _ = writeln!(out, "agora_time_to_first_token_seconds_count{} {count}", braces(label));
+    }
+    if app.models.iter().any(|m| m.adapter != 0) {
+        let _ = writeln!(out, "# HELP agora_adapter_requests_total Requests accepted per served id: a LoRA adapter, or the base (adapter=\"\").\n# TYPE agora_adapter_requests_total counter");
+        for m in app.models.iter() {
+            let base = m.parent.as_deref().unwrap_or(&m.id);
+            let name = if m.adapter == 0 { "" } else { &m.id };
+            let _ = writeln!(out, "agora_adapter_requests_total{{model=\"{}\",adapter=\"{}\"}} {}", esc(base), esc(name), m.requests.load(Relaxed));
+        }
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

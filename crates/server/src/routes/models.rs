@@ -8,8 +8,10 @@ use serde_json::{json, Value};
 use crate::error::ApiError;
 use crate::state::{ModelState, Shared};
 
+/// vLLM's convention for LoRA adapters: `parent` and `root` name the base model.
 fn card(m: &ModelState) -> Value {
-    json!({"id": m.id, "object": "model", "created": m.created, "owned_by": "agora", "context_length": m.n_ctx(), "agora": m.meta})
+    let root = m.parent.as_deref().unwrap_or(&m.id);
+    json!({"id": m.id, "object": "model", "created": m.created, "owned_by": "agora", "root": root, "parent": m.parent, "context_length": m.n_ctx(), "agora": m.meta})
 }
 
 pub async fn list(State(app): State<Shared>) -> Json<Value> {
