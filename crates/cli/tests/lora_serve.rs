@@ -6,10 +6,10 @@
 mod common;
 mod run_util;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use common::Server;
 use run_util::{agora, browser_test, testdata};
@@ -17,25 +17,11 @@ use run_util::{agora, browser_test, testdata};
 const BASE_ID: &str = "tiny-llama";
 
 fn serve(extra: &[&str], home: &std::path::Path) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_agora"))
-        .args(["serve", testdata("tiny-llama").to_str().unwrap(), "--model-id", BASE_ID, "--port", "0", "-t", "2", "--ctx", "256"])
-        .args(extra)
-        .env("AGORA_HOME", home)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting agora serve");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let server = Server(child);
-    let t = Instant::now();
-    let addr = loop {
-        let line = lines.next().expect("agora serve exited before listening").expect("reading stderr");
-        if let Some(rest) = line.split("at http://").nth(1) {
-            break rest.split(['/', ' ']).next().unwrap().to_string();
-        }
-        assert!(t.elapsed() < Duration::from_secs(60), "agora serve did not start");
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (server, addr)
+    let base = testdata("tiny-llama");
+    let mut args = vec![base.to_str().unwrap(), "--model-id", BASE_ID, "--port", "0", "-t", "2", "--ctx", "256"];
+    args.extend_from_slice(extra);
+    let (server, at) = common::spawn_serve(&args, Some(home), Duration::from_secs(60));
+    (server, common::host_port(&at))
 }
 
 fn post(addr: &str, path: &str, body: &str) -> serde_json::Value {

@@ -7,12 +7,10 @@
 mod common;
 mod run_util;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::Server;
 use run_util::{agora, browser_test};
 use serde_json::Value;
 
@@ -44,24 +42,9 @@ fn playground_in_headless_chromium_with_two_models() {
     let (ok, _, err) = agora(&["quantize", base.to_str().unwrap(), q8.to_str().unwrap(), "--type", "Q8_0", "-t", "2"], dir.path());
     assert!(ok, "quantize to Q8_0 failed: {err}");
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_agora"))
-        .args(["serve", base.to_str().unwrap(), q8.to_str().unwrap(), "--model-id", A, "--model-id", B])
-        .args(["--port", "0", "-t", "2", "--ctx", "4096", "--parallel", "2", "--api-key", KEY])
-        .env("AGORA_HOME", dir.path())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting agora serve");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let _server = Server(child);
-    let t = Instant::now();
-    let addr = loop {
-        let line = lines.next().expect("agora serve exited before listening").expect("reading stderr");
-        if let Some(rest) = line.split("at http://").nth(1) {
-            break rest.split(['/', ' ']).next().unwrap().to_string();
-        }
-        assert!(t.elapsed() < Duration::from_secs(120), "agora serve did not start");
-    };
-    std::thread::spawn(move || for _ in lines {});
+    let args = [base.to_str().unwrap(), q8.to_str().unwrap(), "--model-id", A, "--model-id", B, "--port", "0", "-t", "2", "--ctx", "4096", "--parallel", "2", "--api-key", KEY];
+    let (_server, at) = common::spawn_serve(&args, Some(dir.path()), Duration::from_secs(120));
+    let addr = common::host_port(&at);
 
     // Both models listed, each with its metadata.
     let (status, body) = http(&addr, "GET", "/v1/models", "");
