@@ -67,5 +67,5 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<MetricRow>, FinetuneError> {
 
 /// Writes `bytes` to a temp file beside `path`, syncs it, and renames it over `path`.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FinetuneError> {
-    Ok(weights::safetensors_write::write_atomic(path, bytes)?)
+    Ok(weights::write_atomic(path, bytes)?)
 }

@@ -16,4 +16,5 @@ pub use hf::{HfConfig, HfModel};
 pub use kernels::GgmlType;
 pub use names::{parse_tn, tn, tn_bias, MetaKey, TensorName};
 pub use safetensors::SafetensorsFile;
+pub use safetensors_write::write_atomic;
 pub use tensor::Tensor;

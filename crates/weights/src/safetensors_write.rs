@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Result, WeightsError};
 
@@ -65,21 +65,10 @@ pub fn write_f32(path: &Path, tensors: &[F32Tensor], metadata: &BTreeMap<String,
     write_atomic(path, &bytes)
 }
 
-/// Writes `bytes` to a temp file beside `path`, syncs it, then renames it over `path`.
+/// Writes `bytes` to a temp file beside `path`, syncs it, then renames it over `path` (the GGUF
+/// writer's atomic write; nothing appears at `path` on failure).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let werr = |p: &Path| {
-        let p: PathBuf = p.to_path_buf();
-        move |source| WeightsError::Write { path: p, source }
-    };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(werr(&tmp))?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(werr(&tmp))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        WeightsError::Write { path: path.to_path_buf(), source: e }
-    })
+    crate::gguf::write_atomic(path, |w| w.write_all(bytes))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::settings;
 pub fn run(a: &ChatArgs) -> Result<()> {
     let path = settings::resolve_model(a.model.as_deref(), true)?;
     super::acceptance::ensure(&path, a.accept_license)?;
-    let lm = super::open_model_lora(&path, a.opts.ctx, a.opts.lora.as_deref())?;
+    let lm = super::open_model_lora(&path, Some(a.opts.ctx), a.opts.lora.as_deref())?;
     let template = ChatTemplate::from_source_or_default(lm.tokenizer.chat_template(), &lm.model.config().arch)?;
     let tok = &lm.tokenizer;
     let text_of = |id: Option<u32>| id.and_then(|i| tok.token_text(i)).unwrap_or("").to_string();

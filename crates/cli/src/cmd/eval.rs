@@ -36,10 +36,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     };
     let mut runs = Vec::new();
     for (m, path) in models.iter().zip(&paths) {
-        let lm = match &a.lora {
-            Some(dir) => engine::LoadedModel::open_with(path, &models::LoadOptions { n_ctx: None, lora: Some(dir.clone()) }).with_context(|| format!("loading {} with the adapter {}", path.display(), dir.display()))?,
-            None => super::open_model(path)?,
-        };
+        let lm = super::open_model_lora(path, None, a.lora.as_deref())?;
         let model = Lm::new(&lm, &pool, true)?;
         let mut name = name_of(m.unwrap_or(""), path);
         if let Some(dir) = &a.lora {

@@ -62,20 +62,19 @@ pub fn dispatch(cmd: Command) -> Result<()> {
 
 /// Opens a model, naming the file in any error.
 pub fn open_model(path: &std::path::Path) -> Result<engine::LoadedModel> {
-    use anyhow::Context;
-    engine::LoadedModel::open(path).with_context(|| format!("loading {}", path.display()))
+    open_model_lora(path, None, None)
 }
 
 /// Opens a model that will run sequences of up to `ctx` tokens (long-rope models choose their
 /// RoPE factors from it).
 pub fn open_model_ctx(path: &std::path::Path, ctx: usize) -> Result<engine::LoadedModel> {
-    open_model_lora(path, ctx, None)
+    open_model_lora(path, Some(ctx), None)
 }
 
-/// `open_model_ctx` with a PEFT LoRA adapter on top.
-pub fn open_model_lora(path: &std::path::Path, ctx: usize, lora: Option<&std::path::Path>) -> Result<engine::LoadedModel> {
+/// `open_model_ctx` with a PEFT LoRA adapter on top (ctx None: the model's training context).
+pub fn open_model_lora(path: &std::path::Path, ctx: Option<usize>, lora: Option<&std::path::Path>) -> Result<engine::LoadedModel> {
     use anyhow::Context;
-    let opts = models::LoadOptions { n_ctx: Some(ctx), lora: lora.map(std::path::Path::to_path_buf) };
+    let opts = models::LoadOptions { n_ctx: ctx, lora: lora.map(std::path::Path::to_path_buf) };
     engine::LoadedModel::open_with(path, &opts).with_context(|| format!("loading {}", path.display()))
 }
 

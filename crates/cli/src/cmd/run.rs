@@ -18,7 +18,7 @@ pub fn run(a: &RunArgs) -> Result<()> {
     let path = settings::resolve_model(model, true)?;
     super::acceptance::ensure(&path, a.accept_license)?;
     let t_load = std::time::Instant::now();
-    let lm = super::open_model_lora(&path, a.model.ctx, a.model.lora.as_deref())?;
+    let lm = super::open_model_lora(&path, Some(a.model.ctx), a.model.lora.as_deref())?;
     let load_seconds = t_load.elapsed().as_secs_f64();
     let pool = ThreadPool::new(settings::threads(a.model.threads));
     let params = settings::sampling(&a.sampling, a.n_predict);

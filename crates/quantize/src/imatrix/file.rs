@@ -11,8 +11,7 @@
 //! only one count per entry, so reading it back loses the per-expert counts (as in llama.cpp).
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use kernels::GgmlType;
 use weights::{GgufFile, GgufWriter, MetaValue};
@@ -290,20 +289,7 @@ impl Reader<'_> {
 
 /// Temp file in the same folder, fsync, rename; the temp file is removed on any failure.
 pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(format!(".tmp-{}", std::process::id()));
-    let tmp: PathBuf = path.with_file_name(name);
-    let res = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(source) = res {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(QuantizeError::Weights(weights::WeightsError::Write { path: path.to_path_buf(), source }));
-    }
-    Ok(())
+    Ok(weights::write_atomic(path, data)?)
 }
 
 #[cfg(test)]

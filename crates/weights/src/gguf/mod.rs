@@ -16,6 +16,7 @@ use crate::tensor::{Backing, Tensor, TensorData};
 
 pub use metadata::{MetaArray, MetaValue, Metadata, ValueType};
 pub use writer::GgufWriter;
+pub(crate) use writer::write_atomic;
 
 /// "GGUF" read as a little-endian u32.
 pub const GGUF_MAGIC: u32 = u32::from_le_bytes(*b"GGUF");

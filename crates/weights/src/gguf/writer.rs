@@ -240,7 +240,7 @@ impl GgufWriter {
 
 /// Runs `body` on a buffered temp file beside `path`, fsyncs it and renames it over `path`;
 /// on any error the temp file is removed and nothing appears at `path`.
-fn write_atomic(
+pub(crate) fn write_atomic(
     path: &Path,
     body: impl FnOnce(&mut Counting<&mut BufWriter<std::fs::File>>) -> std::io::Result<()>,
 ) -> Result<()> {
@@ -281,7 +281,7 @@ fn tmp_path(path: &Path) -> PathBuf {
 }
 
 /// Counts bytes so padding can be computed without seeking.
-struct Counting<W> {
+pub(crate) struct Counting<W> {
     inner: W,
     n: u64,
 }
