@@ -36,7 +36,7 @@ fn finetune_args<'a>(base: &'a str, train: &'a str, out: &'a str) -> Vec<&'a str
 }
 
 fn agora_logits(base: &Path, adapter: &Path, ids: &[u32]) -> Vec<f32> {
-    let lm = LoadedModel::open_with(base, &LoadOptions { n_ctx: None, lora: Some(adapter.to_path_buf()) }).unwrap();
+    let lm = LoadedModel::open_with(base, &LoadOptions { n_ctx: None, lora: Some(adapter.to_path_buf()), ..Default::default() }).unwrap();
     let pool = ThreadPool::new(2);
     let mut ctx = ForwardCtx::new(&pool);
     let mut kv = KvCache::new(lm.model.config(), 64, 64);

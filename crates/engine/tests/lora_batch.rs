@@ -75,7 +75,7 @@ fn together(lm: &LoadedModel, seqs: &[&[u32]], adapters: &[usize], extra: &[u32]
 }
 
 fn baked(base: &str, adapter: Option<&str>) -> LoadedModel {
-    LoadedModel::open_with(&testdata(base), &LoadOptions { n_ctx: None, lora: adapter.map(testdata) }).unwrap()
+    LoadedModel::open_with(&testdata(base), &LoadOptions { n_ctx: None, lora: adapter.map(testdata), ..Default::default() }).unwrap()
 }
 
 #[test]

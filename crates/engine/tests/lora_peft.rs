@@ -15,7 +15,7 @@ fn testdata(p: &str) -> PathBuf {
 }
 
 fn open(base: &str, adapter: &str) -> Result<LoadedModel, String> {
-    let opts = LoadOptions { n_ctx: None, lora: Some(testdata(adapter)) };
+    let opts = LoadOptions { n_ctx: None, lora: Some(testdata(adapter)), ..Default::default() };
     LoadedModel::open_with(&testdata(base), &opts).map_err(|e| e.to_string())
 }
 
@@ -86,7 +86,7 @@ fn adapters_for_another_model_or_broken_folders_are_named_errors() {
     let err = open("tiny-llama", "lora/tiny-gemma3").err().expect("a mismatched adapter must fail");
     assert!(err.contains("LoRA"), "{err}");
     let dir = tempfile::tempdir().unwrap();
-    let opts = LoadOptions { n_ctx: None, lora: Some(dir.path().to_path_buf()) };
+    let opts = LoadOptions { n_ctx: None, lora: Some(dir.path().to_path_buf()), ..Default::default() };
     let err = LoadedModel::open_with(&testdata("tiny-llama"), &opts).err().expect("an empty folder must fail").to_string();
     assert!(err.contains("adapter_config.json"), "{err}");
     std::fs::write(dir.path().join("adapter_config.json"), r#"{"peft_type": "IA3", "r": 4, "lora_alpha": 8}"#).unwrap();

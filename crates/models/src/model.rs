@@ -33,6 +33,16 @@ pub struct LoadOptions {
     pub n_ctx: Option<usize>,
     /// A PEFT LoRA adapter folder applied on top of the base weights.
     pub lora: Option<std::path::PathBuf>,
+    /// Map a GGUF file instead of reading it into huge-page memory (`AGORA_MMAP=1` does the same):
+    /// loads faster and shares the page cache between processes, but decodes slower.
+    pub mmap: bool,
+}
+
+impl LoadOptions {
+    /// Whether GGUF weights are mapped rather than read (the option or `AGORA_MMAP=1`).
+    pub fn use_mmap(&self) -> bool {
+        self.mmap || std::env::var("AGORA_MMAP").is_ok_and(|v| v == "1")
+    }
 }
 
 /// Which logits `forward` must produce.

@@ -15,7 +15,7 @@ pub fn load_model(path: &Path) -> Result<(Box<dyn Model>, WeightSource), ModelEr
 
 /// `load_model` for a given context size (see [`LoadOptions`]).
 pub fn load_model_with(path: &Path, opts: &LoadOptions) -> Result<(Box<dyn Model>, WeightSource), ModelError> {
-    let src = WeightSource::open(path)?;
+    let src = if opts.use_mmap() { WeightSource::open(path)? } else { WeightSource::open_resident(path)? };
     let mut model = build_with(&src, opts)?;
     if let Some(dir) = &opts.lora {
         let c = model.config();

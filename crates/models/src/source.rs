@@ -23,6 +23,16 @@ impl WeightSource {
         }
     }
 
+    /// Like `open`, with a GGUF file read into huge-page memory for fast streaming (see
+    /// `GgufFile::open_resident`); folders are opened as by `open`.
+    pub fn open_resident(path: &Path) -> Result<Self, ModelError> {
+        if path.is_dir() {
+            Self::open(path)
+        } else {
+            Ok(Self::Gguf(GgufFile::open_resident(path)?))
+        }
+    }
+
     pub fn tensor(&self, name: &str) -> Result<Tensor, ModelError> {
         Ok(match self {
             Self::Gguf(g) => g.tensor(name)?,

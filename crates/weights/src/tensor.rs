@@ -1,4 +1,4 @@
-//! A named, typed view of tensor bytes: borrowed from an mmapped file, or owned when built in memory.
+//! A named, typed view of tensor bytes: borrowed from an mmapped (or resident) file, or owned when built in memory.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -22,6 +22,39 @@ impl Backing {
         // SAFETY: the map is read-only. Like every mmap loader, we rely on the file not being
         // truncated or rewritten while it is open (our writers replace files by rename).
         Ok(Backing::Mmap(unsafe { memmap2::Mmap::map(&file) }.map_err(io)?))
+    }
+
+    /// Reads a whole file into anonymous memory backed by transparent huge pages where the kernel
+    /// offers them. Decode streams every weight once per token, and with 4 KiB file pages the CPU's
+    /// prefetchers stop at each page edge: resident huge pages decode ~15% faster than a file map
+    /// (`agora bench`, Gemma 3 270M). Several threads read disjoint ranges, so faulting and zeroing the
+    /// pages is shared out too.
+    pub(crate) fn read_resident(path: &std::path::Path) -> crate::error::Result<Backing> {
+        use std::os::unix::fs::FileExt;
+        let io = |source| crate::WeightsError::Io { path: path.to_path_buf(), source };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len() as usize;
+        if len == 0 {
+            return Ok(Backing::Owned(Vec::new()));
+        }
+        let mut map = memmap2::MmapOptions::new().len(len).map_anon().map_err(io)?;
+        // Best effort: without THP the copy still works, just with small pages.
+        #[cfg(target_os = "linux")]
+        let _ = map.advise(memmap2::Advice::HugePage);
+        const HUGE: usize = 2 << 20;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+        let part = len.div_ceil(threads).next_multiple_of(HUGE);
+        let file = &file;
+        std::thread::scope(|s| {
+            let jobs: Vec<_> = map
+                .chunks_mut(part)
+                .enumerate()
+                .map(|(i, dst)| s.spawn(move || file.read_exact_at(dst, (i * part) as u64)))
+                .collect();
+            jobs.into_iter().try_for_each(|j| j.join().unwrap_or_else(|_| Err(std::io::Error::other("reader thread panicked"))))
+        })
+        .map_err(io)?;
+        Ok(Backing::Mmap(map.make_read_only().map_err(io)?))
     }
 
     pub(crate) fn bytes(&self) -> &[u8] {

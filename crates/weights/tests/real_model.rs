@@ -294,3 +294,32 @@ fn dequantized_rows_match_python_gguf_bit_for_bit() {
         );
     }
 }
+
+/// `open_resident` (the engine's loader: the file read into huge-page memory) sees the same header and
+/// the same bytes in every tensor as the file map.
+#[test]
+fn resident_copy_equals_the_file_map() {
+    let path = common::model_path();
+    let mapped = open();
+    let resident = GgufFile::open_resident(&path).expect("the real model reads into memory");
+    assert_eq!(resident.tensor_infos().len(), mapped.tensor_infos().len());
+    assert_eq!(resident.metadata().len(), mapped.metadata().len());
+    for info in mapped.tensor_infos() {
+        let (a, b) = (mapped.tensor(&info.name).unwrap(), resident.tensor(&info.name).unwrap());
+        assert_eq!((a.ty, &a.shape), (b.ty, &b.shape), "{}", info.name);
+        assert!(a.data() == b.data(), "{} differs between the map and the resident copy", info.name);
+    }
+}
+
+#[test]
+fn resident_open_of_a_missing_or_truncated_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.gguf");
+    let e = GgufFile::open_resident(&missing).err().expect("missing file").to_string();
+    assert!(e.contains("nope.gguf"), "{e}");
+    let bytes = std::fs::read(common::model_path()).unwrap();
+    let cut = dir.path().join("cut.gguf");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let e = GgufFile::open_resident(&cut).err().expect("truncated file").to_string();
+    assert!(e.contains("truncated") || e.contains("beyond") || e.contains("end of"), "{e}");
+}

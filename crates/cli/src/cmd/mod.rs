@@ -74,7 +74,7 @@ pub fn open_model_ctx(path: &std::path::Path, ctx: usize) -> Result<engine::Load
 /// `open_model_ctx` with a PEFT LoRA adapter on top (ctx None: the model's training context).
 pub fn open_model_lora(path: &std::path::Path, ctx: Option<usize>, lora: Option<&std::path::Path>) -> Result<engine::LoadedModel> {
     use anyhow::Context;
-    let opts = models::LoadOptions { n_ctx: ctx, lora: lora.map(std::path::Path::to_path_buf) };
+    let opts = models::LoadOptions { n_ctx: ctx, lora: lora.map(std::path::Path::to_path_buf), ..Default::default() };
     engine::LoadedModel::open_with(path, &opts).with_context(|| format!("loading {}", path.display()))
 }
 

@@ -36,6 +36,18 @@ use crate::matmul::MatmulError;
 use crate::types::GgmlType;
 use tile::{pick_tile, Tile, TileFn};
 
+/// Hints the CPU to pull the cache line at `p` into L2 (no-op where unsupported; never faults).
+#[inline(always)]
+pub(crate) fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it does not fault on any address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(p as *const i8)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// One activation row in the format a weight type expects.
 #[derive(Clone, Copy, Debug)]
 pub enum ActRow<'a> {

@@ -54,6 +54,13 @@ impl GgufFile {
         Self::from_backing(Arc::new(backing), path.display().to_string())
     }
 
+    /// Like `open`, but reads the whole file into huge-page-backed memory first (see
+    /// `Backing::read_resident`): for running a model, where every weight is streamed each token.
+    pub fn open_resident(path: &Path) -> Result<GgufFile> {
+        let backing = Backing::read_resident(path)?;
+        Self::from_backing(Arc::new(backing), path.display().to_string())
+    }
+
     /// Parse a GGUF held in memory (same parser as `open`; used by tests and fuzzing).
     pub fn from_bytes(bytes: Vec<u8>) -> Result<GgufFile> {
         Self::from_backing(
