@@ -5,7 +5,9 @@
 #   scripts/bench-vs-llamacpp.sh [MODEL.gguf] [THREADS] [ROUNDS]
 #
 # Env: LLAMA_CACHE (default ~/.cache/agora-bench), AGORA (default target/release/agora),
-#      BUSY=1 adds a run with a competing busy process pinned to core 0.
+#      BUSY=1 adds a run with a competing busy process pinned to core 0, and prints the share of its
+#      quiet speed each tool keeps; LOAD=1 adds process start to first token (wall seconds) and peak
+#      RSS of `agora run -n 1` vs `llama-completion -n 1` at the same context (CTX, default 2048).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=${1:-${AGORA_HOME:-$HOME/.cache/agora}/models/gemma3-270m/gemma-3-270m-q4_k_m.gguf}
@@ -26,7 +28,7 @@ build_llama() {
   local src
   src=$(ls -d "$CACHE"/llama_cpp_python-*/vendor/llama.cpp | head -1)
   cmake -S "$src" -B "$src/build" -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DCMAKE_BUILD_TYPE=Release >&2
-  cmake --build "$src/build" -j"$(nproc)" --target llama-bench >&2
+  cmake --build "$src/build" -j"$(nproc)" --target llama-bench llama-completion >&2
   echo "$src/build/bin/llama-bench"
 }
 
@@ -66,14 +68,17 @@ report() {
     read -r p t < <(run_agora "$threads"); ap+=("$p"); at+=("$t")
     echo "  round $round: llama.cpp pp ${lp[-1]} tg ${lt[-1]} | agora pp ${ap[-1]} tg ${at[-1]}" >&2
   done
-  python3 - "$label" "$threads" "${lp[*]}" "${lt[*]}" "${ap[*]}" "${at[*]}" <<'PY'
+  python3 - "$label" "$threads" "${lp[*]}" "${lt[*]}" "${ap[*]}" "${at[*]}" "$RESULTS" <<'PY'
 import sys, statistics as st
 label, threads = sys.argv[1], sys.argv[2]
 lp, lt, ap, at = ([float(x) for x in a.split()] for a in sys.argv[3:7])
 m = st.median
 print(f"{label} threads={threads}: llama.cpp pp{m(lp):8.1f} tg{m(lt):7.1f} | agora pp{m(ap):8.1f} tg{m(at):7.1f} | ratio pp {m(ap)/m(lp):.2f}x tg {m(at)/m(lt):.2f}x")
+with open(sys.argv[7], "a") as f:
+    f.write(f"{label} {m(lp)} {m(lt)} {m(ap)} {m(at)}\n")
 PY
 }
+RESULTS=$(mktemp)
 
 echo "model $MODEL, rounds $ROUNDS, medians; load now $(cat /proc/loadavg)"
 report quiet "$THREADS"
@@ -81,4 +86,32 @@ if [ "${BUSY:-0}" = 1 ]; then
   taskset -c 0 sh -c 'while :; do :; done' & BUSY_PID=$!
   trap 'kill $BUSY_PID 2>/dev/null' EXIT
   report busy-core0 "$THREADS"
+  kill "$BUSY_PID"; unset BUSY_PID
+  python3 - "$RESULTS" <<'PY'
+import sys
+r = {l.split()[0]: [float(x) for x in l.split()[1:]] for l in open(sys.argv[1])}
+q, b = r["quiet"], r["busy-core0"]
+print(f"share of quiet speed kept with core 0 busy: llama.cpp pp {b[0]/q[0]:.0%} tg {b[1]/q[1]:.0%} | agora pp {b[2]/q[2]:.0%} tg {b[3]/q[3]:.0%}")
+PY
 fi
+
+if [ "${LOAD:-0}" = 1 ]; then
+  COMPLETION=$(dirname "$LLAMA_BENCH")/llama-completion
+  [ -x "$COMPLETION" ] || cmake --build "$(dirname "$LLAMA_BENCH")/.." -j"$(nproc)" --target llama-completion >&2
+  CTX=${CTX:-2048}
+  # Prints "seconds peak_kb" of one command (GNU time), output discarded.
+  timed() { /usr/bin/time -f '%e %M' "$@" </dev/null 2>&1 >/dev/null | tail -1; }
+  la=() ll=() ma=() ml=()
+  for round in $(seq 1 "$ROUNDS"); do
+    wait_quiet
+    read -r t kb < <(timed "$AGORA" run "$MODEL" -n 1 --temp 0 -t "$THREADS" -c "$CTX" "The capital of France is"); la+=("$t"); ma+=("$kb")
+    read -r t kb < <(timed "$COMPLETION" -m "$MODEL" -n 1 --temp 0 -t "$THREADS" -c "$CTX" -p "The capital of France is" -no-cnv --simple-io); ll+=("$t"); ml+=("$kb")
+  done
+  python3 - "${la[*]}" "${ll[*]}" "${ma[*]}" "${ml[*]}" "$CTX" <<'PY'
+import sys, statistics as st
+la, ll, ma, ml = ([float(x) for x in a.split()] for a in sys.argv[1:5])
+m = st.median
+print(f"start to first token (ctx {sys.argv[5]}): agora {m(la):.2f} s, llama.cpp {m(ll):.2f} s | peak RSS agora {max(ma)/1024:.0f} MiB, llama.cpp {max(ml)/1024:.0f} MiB")
+PY
+fi
+rm -f "$RESULTS"
