@@ -134,3 +134,22 @@ fn greedy_generation_matches_llama_cpp_until_first_near_tie() {
     }
     assert!(compared_total >= 4, "too few stable steps compared: {compared_total}");
 }
+
+/// The tests above, again at every other dispatch level this CPU has (`AGORA_CPU`): every kernel set
+/// must meet llama.cpp's tolerances, not only the fastest. The scalar level runs the llama.cpp logits
+/// test only (the greedy and float64 runs would take minutes there).
+#[test]
+fn reference_tests_pass_at_every_dispatch_level() {
+    use kernels::cpu::CpuLevel;
+    let all = [
+        "teacher_forced_logits_match_llama_cpp_within_tolerance",
+        "teacher_forced_logits_match_float64_reference",
+        "greedy_generation_matches_llama_cpp_until_first_near_tie",
+    ];
+    let levels = kernels::rerun::other_levels();
+    for &level in &levels {
+        kernels::rerun::rerun_at(level, if level == CpuLevel::Scalar { &all[..1] } else { &all });
+    }
+    eprintln!("also ran at: {levels:?}");
+    assert!(kernels::cpu::active() == CpuLevel::Scalar || levels.contains(&CpuLevel::Scalar), "the scalar level must be covered");
+}

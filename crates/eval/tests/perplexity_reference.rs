@@ -22,3 +22,14 @@ fn perplexity_on_licenses_matches_llama_cpp() {
     assert_eq!(r.n_chunks, 19);
     assert!((r.ppl - want).abs() / want <= 0.005, "PPL {:.4} is not within 0.5% of {want}", r.ppl);
 }
+
+/// The same perplexity at every other dispatch level this CPU has except scalar (10k tokens there take
+/// about ten minutes; the scalar kernels meet llama.cpp's logits in engine's gemma3_reference tests).
+#[test]
+fn perplexity_matches_llama_cpp_at_every_dispatch_level() {
+    let levels: Vec<_> = kernels::rerun::other_levels().into_iter().filter(|l| *l != kernels::cpu::CpuLevel::Scalar).collect();
+    for &level in &levels {
+        kernels::rerun::rerun_at(level, &["perplexity_on_licenses_matches_llama_cpp"]);
+    }
+    eprintln!("also ran at: {levels:?}");
+}

@@ -11,5 +11,6 @@ pub mod ops;
 pub mod dot;
 pub mod matmul;
 pub mod rng;
+pub mod rerun;
 
 pub use types::{GgmlType, QK_K};
