@@ -84,8 +84,10 @@ impl<B: Block> Decoder<B> {
             row += len;
         }
         crate::lora::segments(&mut s.adapter_rows, seqs.iter().map(|q| (q.tokens.len(), q.adapter)));
+        // The per-layer views reuse one buffer kept in the scratch: decode allocates nothing per token.
+        let mut spare: Vec<SeqRows<'_>> = recycle(std::mem::take(&mut s.seq_rows));
         for (il, layer) in self.layers.iter().enumerate() {
-            let mut rows = Vec::with_capacity(seqs.len());
+            let mut rows = recycle(spare);
             let mut start = 0;
             for q in seqs.iter_mut() {
                 let len = q.tokens.len();
@@ -93,7 +95,9 @@ impl<B: Block> Decoder<B> {
                 start += len;
             }
             layer.forward(pool, s, n, &mut rows);
+            spare = recycle(rows);
         }
+        s.seq_rows = recycle(spare);
         // Gather the wanted rows (contiguous per sequence) and run the head over them at once.
         let h = &mut s.h;
         h.clear();
@@ -148,4 +152,11 @@ pub fn linear(src: &WeightSource, name: TensorName, il: usize, cols: usize, rows
 /// x += o over the first `len` values (the residual connection).
 pub fn add_residual(s: &mut Scratch, len: usize) {
     kernels::ops::add_assign(&mut s.x[..len], &s.o[..len]);
+}
+
+/// Empties `v` and hands its allocation back under a new borrow lifetime (each layer borrows the
+/// caches anew). Collecting an emptied `IntoIter` into a Vec of the same layout reuses the buffer.
+fn recycle<'a, 'b>(mut v: Vec<SeqRows<'a>>) -> Vec<SeqRows<'b>> {
+    v.clear();
+    v.into_iter().map(|_| unreachable!("the vector was just emptied")).collect()
 }

@@ -89,6 +89,8 @@ pub struct Scratch {
     pub rope: Vec<f32>,
     /// Which rows of the current pass run through which per-request LoRA adapter.
     pub adapter_rows: Vec<crate::lora::AdapterRows>,
+    /// The per-layer sequence views' buffer, kept empty between passes (see `decoder::recycle`).
+    pub seq_rows: Vec<crate::SeqRows<'static>>,
 }
 
 /// A config field the architecture cannot do without.
