@@ -6,15 +6,16 @@
 
 use std::sync::OnceLock;
 
-/// An instruction-set level. Kernels exist for `Scalar`, `Avx2` and `Avx512Vnni` (the AVX2 kernels with
-/// their int8 dot products as `vpdpbusd` / `vpdpwssd`); `Avx512` runs the AVX2 kernels (it implies
-/// AVX2), `Neon` runs the scalar ones.
+/// An instruction-set level. Kernels exist for `Scalar`, `Avx2`, `Avx512` (512-bit tiles for the
+/// 32-value block and float types, AVX2 ones for the K-quants) and `Avx512Vnni` (the AVX2 kernels with
+/// their int8 dot products as `vpdpbusd` / `vpdpwssd`, and 8-row interleaved panels); `Neon` runs the
+/// scalar ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CpuLevel {
     Scalar,
     /// AVX2 + FMA + F16C.
     Avx2,
-    /// AVX-512 F + BW on top of `Avx2`.
+    /// AVX-512 F + BW + VL on top of `Avx2`.
     Avx512,
     /// AVX-512 VL + VNNI on top of `Avx512`.
     Avx512Vnni,
@@ -104,8 +105,8 @@ fn detect() -> CpuLevel {
     if !avx2 {
         return CpuLevel::Scalar;
     }
-    if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw") {
-        if is_x86_feature_detected!("avx512vl") && is_x86_feature_detected!("avx512vnni") {
+    if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw") && is_x86_feature_detected!("avx512vl") {
+        if is_x86_feature_detected!("avx512vnni") {
             return CpuLevel::Avx512Vnni;
         }
         return CpuLevel::Avx512;

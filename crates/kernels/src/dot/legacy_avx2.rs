@@ -15,11 +15,11 @@ use super::tile::{pick_tile, Tile, TileFn};
 use super::x86::{bits_to_bytes_32, dot_u8i8, hsum_ps, load_f16, load_f16x2, nibbles_32};
 use crate::types::GgmlType;
 
-const Q4_0: u8 = 0;
-const Q4_1: u8 = 1;
-const Q5_0: u8 = 2;
-const Q5_1: u8 = 3;
-const Q8_0: u8 = 4;
+pub(super) const Q4_0: u8 = 0;
+pub(super) const Q4_1: u8 = 1;
+pub(super) const Q5_0: u8 = 2;
+pub(super) const Q5_1: u8 = 3;
+pub(super) const Q8_0: u8 = 4;
 
 const fn block_bytes(t: u8) -> usize {
     match t {
@@ -37,7 +37,7 @@ const fn block_bytes(t: u8) -> usize {
 /// multiply-add per block instead of vector work per value; Q4_1 / Q5_1 return their min m.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn decode<const T: u8>(p: *const u8) -> (__m256i, f32, f32) {
+pub(super) unsafe fn decode<const T: u8>(p: *const u8) -> (__m256i, f32, f32) {
     match T {
         Q4_0 => {
             let d = load_f16(p);
@@ -62,7 +62,7 @@ unsafe fn decode<const T: u8>(p: *const u8) -> (__m256i, f32, f32) {
 }
 
 /// Multiplier of the per-block `m * s` sums (see `decode`).
-const fn min_scale(t: u8) -> f32 {
+pub(super) const fn min_scale(t: u8) -> f32 {
     match t {
         Q4_0 => -8.0,
         Q5_0 => -16.0,

@@ -14,6 +14,8 @@ pub(crate) mod tile;
 #[cfg(target_arch = "x86_64")]
 mod act_avx2;
 #[cfg(target_arch = "x86_64")]
+mod avx512;
+#[cfg(target_arch = "x86_64")]
 mod float_avx2;
 #[cfg(target_arch = "x86_64")]
 mod kquant_avx2;
@@ -132,6 +134,12 @@ pub(crate) fn tile_fn(level: CpuLevel, ty: GgmlType, nr: usize, nc: usize) -> Op
     ActFormat::for_weight(ty)?;
     let (nr, nc) = (nr.clamp(1, tile::MAX_NR), nc.clamp(1, tile::MAX_NC));
     let level = level.clamp_supported();
+    #[cfg(target_arch = "x86_64")]
+    if level == CpuLevel::Avx512 {
+        if let Some(f) = avx512::tile_fn(ty, nr, nc) {
+            return Some(f);
+        }
+    }
     #[cfg(target_arch = "x86_64")]
     if level.has_avx2() {
         return legacy_avx2::tile_fn(ty, nr, nc, level.has_vnni())
