@@ -5,6 +5,7 @@
 #   scripts/bench-vs-llamacpp.sh [MODEL.gguf] [THREADS] [ROUNDS]
 #
 # Env: LLAMA_CACHE (default ~/.cache/agora-bench), AGORA (default target/release/agora),
+#      MAX_LOAD (default 0.5): the 1-minute load average each round waits for;
 #      BUSY=1 adds a run with a competing busy process pinned to core 0, and prints the share of its
 #      quiet speed each tool keeps; LOAD=1 adds process start to first token (wall seconds) and peak
 #      RSS of `agora run -n 1` vs `llama-completion -n 1` at the same context (CTX, default 2048).
@@ -36,7 +37,7 @@ wait_quiet() {
   for _ in $(seq 1 60); do
     local load
     load=$(cut -d' ' -f1 /proc/loadavg)
-    awk -v l="$load" 'BEGIN{exit !(l < 0.5)}' && return
+    awk -v l="$load" -v m="${MAX_LOAD:-0.5}" 'BEGIN{exit !(l < m)}' && return
     sleep 5
   done
   echo "warning: machine not quiet (load $(cut -d' ' -f1 /proc/loadavg)); numbers are noisy" >&2
@@ -84,7 +85,7 @@ echo "model $MODEL, rounds $ROUNDS, medians; load now $(cat /proc/loadavg)"
 report quiet "$THREADS"
 if [ "${BUSY:-0}" = 1 ]; then
   taskset -c 0 sh -c 'while :; do :; done' & BUSY_PID=$!
-  trap 'kill $BUSY_PID 2>/dev/null' EXIT
+  trap '[ -n "${BUSY_PID:-}" ] && kill "$BUSY_PID" 2>/dev/null' EXIT
   report busy-core0 "$THREADS"
   kill "$BUSY_PID"; unset BUSY_PID
   python3 - "$RESULTS" <<'PY'
