@@ -12,19 +12,9 @@
 use std::arch::x86_64::*;
 
 use super::act::BlockQ8;
-use super::legacy_avx2::{decode, min_scale, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0};
+use super::legacy_avx2::{block_bytes, decode, min_scale, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0};
 use super::tile::{pick_tile, Tile, TileFn};
 use crate::types::GgmlType;
-
-const fn block_bytes(t: u8) -> usize {
-    match t {
-        Q4_0 => 18,
-        Q4_1 => 20,
-        Q5_0 => 22,
-        Q5_1 => 24,
-        _ => 34,
-    }
-}
 
 /// Two 256-bit halves as one 512-bit register.
 #[inline(always)]

@@ -21,7 +21,7 @@ pub(super) const Q5_0: u8 = 2;
 pub(super) const Q5_1: u8 = 3;
 pub(super) const Q8_0: u8 = 4;
 
-const fn block_bytes(t: u8) -> usize {
+pub(super) const fn block_bytes(t: u8) -> usize {
     match t {
         Q4_0 => 18,
         Q4_1 => 20,
