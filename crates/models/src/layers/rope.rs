@@ -22,17 +22,17 @@ impl Rope {
     /// Fills `table` with (cos, sin) for positions `pos0..pos0+n`: `[n, rot_dim/2, 2]`.
     pub fn fill_table(&self, pos0: usize, n: usize, table: &mut [f32]) {
         let half = self.rot_dim / 2;
-        for t in 0..n {
-            let pos = (pos0 + t) as f64;
-            let row = &mut table[t * half * 2..(t + 1) * half * 2];
-            for i in 0..half {
-                let mut inv_freq = (self.base as f64).powf(-2.0 * i as f64 / self.rot_dim as f64);
-                if let Some(ff) = &self.freq_factors {
-                    inv_freq /= ff[i] as f64;
-                }
-                let theta = (pos * inv_freq) as f32;
-                row[2 * i] = theta.cos() * self.attn_factor;
-                row[2 * i + 1] = theta.sin() * self.attn_factor;
+        // Frequency by frequency, so each `powf` is taken once per call rather than once per position.
+        for i in 0..half {
+            let mut inv_freq = (self.base as f64).powf(-2.0 * i as f64 / self.rot_dim as f64);
+            if let Some(ff) = &self.freq_factors {
+                inv_freq /= ff[i] as f64;
+            }
+            for t in 0..n {
+                let theta = ((pos0 + t) as f64 * inv_freq) as f32;
+                let (sin, cos) = theta.sin_cos();
+                table[t * half * 2 + 2 * i] = cos * self.attn_factor;
+                table[t * half * 2 + 2 * i + 1] = sin * self.attn_factor;
             }
         }
     }
