@@ -28,6 +28,8 @@ mod panel_avx2;
 #[cfg(target_arch = "x86_64")]
 mod panel_il8;
 #[cfg(target_arch = "x86_64")]
+mod panel_k8;
+#[cfg(target_arch = "x86_64")]
 pub(crate) mod x86;
 
 pub use act::{quantize_block_q8, quantize_block_q8k, quantize_q8, quantize_q8k, ActFormat, BlockQ8, BlockQ8K};

@@ -43,6 +43,10 @@ impl PanelPlan {
                     use super::panel_il8::{BLOCK_BYTES, GROUP};
                     (units * BLOCK_BYTES / GROUP, GROUP, 4)
                 }
+                PanelKind::K8 => {
+                    use super::panel_k8::{GROUP, SB_BYTES};
+                    (units * SB_BYTES / GROUP, GROUP, 4)
+                }
                 _ => (legacy_row_bytes(units), 3, 4),
             };
             Some(PanelPlan { kind, ty, vnni, row_bytes, nr, nc })
@@ -139,7 +143,7 @@ impl PanelPlan {
                         Ok(b) => b,
                         Err(_) => &mut fresh,
                     };
-                    let il8 = matches!(self.kind, PanelKind::Il8Signed | PanelKind::Il8Min);
+                    let il8 = matches!(self.kind, PanelKind::Il8Signed | PanelKind::Il8Min | PanelKind::K8);
                     let padded = if il8 { n_rows.div_ceil(GROUP) * GROUP } else { n_rows };
                     let words = padded * self.row_bytes / 8;
                     if buf.len() < words {
@@ -150,7 +154,12 @@ impl PanelPlan {
                         for g in 0..padded / GROUP {
                             let rows = (n_rows - g * GROUP).min(GROUP);
                             let src = src.add(g * GROUP * src_row_bytes);
-                            decode_group(self.ty, src, src_row_bytes, rows, units, base.add(g * units * BLOCK_BYTES));
+                            if self.kind == PanelKind::K8 {
+                                let at = base.add(g * units * super::panel_k8::SB_BYTES);
+                                super::panel_k8::decode_group(self.ty, src, src_row_bytes, rows, units, at);
+                            } else {
+                                decode_group(self.ty, src, src_row_bytes, rows, units, base.add(g * units * BLOCK_BYTES));
+                            }
                         }
                     } else {
                         for r in 0..n_rows {

@@ -47,6 +47,7 @@ pub(crate) fn panel_kind(ty: GgmlType, vnni: bool) -> Option<PanelKind> {
         GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q4_1 | GgmlType::Q5_1 if vnni => Some(PanelKind::Il8Min),
         GgmlType::Q8_0 => Some(PanelKind::LegacySigned),
         GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q4_1 | GgmlType::Q5_1 => Some(PanelKind::LegacyMin),
+        GgmlType::Q4K | GgmlType::Q5K | GgmlType::Q6K if vnni => Some(PanelKind::K8),
         GgmlType::Q4K | GgmlType::Q5K | GgmlType::Q6K => Some(PanelKind::K),
         _ => None,
     }
@@ -57,6 +58,8 @@ pub(crate) enum PanelKind {
     LegacySigned,
     LegacyMin,
     K,
+    /// `panel_k8.rs` groups of 8 K-quant rows.
+    K8,
     /// `panel_il8.rs` groups of Q8_0 rows (reads i32 activation sums).
     Il8Signed,
     /// `panel_il8.rs` groups of the types with a min (reads f32 activation sums).
@@ -362,6 +365,7 @@ pub(crate) fn tile_fn(kind: PanelKind, nr: usize, nc: usize, vnni: bool) -> Tile
     match (kind, vnni) {
         (PanelKind::Il8Signed, _) => super::panel_il8::tile_fn(true, nr, nc),
         (PanelKind::Il8Min, _) => super::panel_il8::tile_fn(false, nr, nc),
+        (PanelKind::K8, _) => super::panel_k8::tile_fn(nr, nc),
         // Legacy types run interleaved panels on VNNI (`panel_kind`).
         (PanelKind::LegacySigned, _) if nc == 4 => pick_tile!(tile_legacy_x4::<true>, nr, 4),
         (PanelKind::LegacyMin, _) if nc == 4 => pick_tile!(tile_legacy_x4::<false>, nr, 4),

@@ -64,7 +64,7 @@ pub(crate) unsafe fn decode_group(ty: GgmlType, src: *const u8, src_row_bytes: u
 /// Rows of 8 dwords in, columns out: `out[g][r] = rows[r][g]`.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn transpose_8x8_epi32(r: [__m256i; 8]) -> [__m256i; 8] {
+pub(super) unsafe fn transpose_8x8_epi32(r: [__m256i; 8]) -> [__m256i; 8] {
     let t0 = _mm256_unpacklo_epi32(r[0], r[1]);
     let t1 = _mm256_unpackhi_epi32(r[0], r[1]);
     let t2 = _mm256_unpacklo_epi32(r[2], r[3]);
