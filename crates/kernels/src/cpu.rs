@@ -203,6 +203,17 @@ mod tests {
         assert!(detected().has_neon(), "aarch64 CPU without NEON detected: {}", detected());
     }
 
+    /// `AGORA_CPU` as this process got it: a known level not above the CPU's is what `active()` runs
+    /// (scripts/test-aarch64.sh runs the tests again with `AGORA_CPU=neon`).
+    #[test]
+    fn active_honours_agora_cpu() {
+        let want = match std::env::var("AGORA_CPU").ok().and_then(|v| CpuLevel::from_name(&v)) {
+            Some(l) if l.is_supported() => l,
+            _ => detected(),
+        };
+        assert_eq!(active(), want, "AGORA_CPU={:?}", std::env::var("AGORA_CPU"));
+    }
+
     #[test]
     fn clamp_never_exceeds_detected() {
         for &l in CpuLevel::all() {
