@@ -122,8 +122,13 @@ unsafe fn tile_q6k<const DOT: bool, const NR: usize, const NC: usize>(t: &Tile) 
     for b in 0..t.n {
         let mut sumi = [[vdupq_n_s32(0); NC]; NR];
         let mut d = [0.0f32; NR];
+        let mut sc = [[0i32; 16]; NR];
         for r in 0..NR {
-            d[r] = load_f16(t.w.add(r * t.w_stride + b * TS + 208));
+            let p = t.w.add(r * t.w_stride + b * TS);
+            d[r] = load_f16(p.add(208));
+            for g in 0..16 {
+                sc[r][g] = *(p.add(192 + g) as *const i8) as i32;
+            }
         }
         for half in 0..2 {
             // Vector i of this half holds values 128 half + 16 i .. + 16: group 8 half + i.
@@ -155,9 +160,8 @@ unsafe fn tile_q6k<const DOT: bool, const NR: usize, const NC: usize>(t: &Tile) 
                 for i in 0..8 {
                     let av = vld1q_s8(a.add(16 * i));
                     for r in 0..NR {
-                        let sc = *(t.w.add(r * t.w_stride + b * TS + 192 + 8 * half + i) as *const i8);
                         let p = dot_i8::<DOT>(vdupq_n_s32(0), q[r][i], av);
-                        sumi[r][c] = vmlaq_n_s32(sumi[r][c], p, sc as i32);
+                        sumi[r][c] = vmlaq_n_s32(sumi[r][c], p, sc[r][8 * half + i]);
                     }
                 }
             }

@@ -7,7 +7,8 @@ use std::arch::aarch64::*;
 use std::arch::asm;
 
 /// `acc + Σ a·b` over each i32 lane's 4 adjacent int8 pairs. With `DOT` one `sdot`, else widening
-/// multiplies and pairwise adds (exact: an i16 product pair stays below 2 * 128 * 128 before it widens).
+/// multiplies and pairwise adds (exact: each i16 product is at most 128 * 128, and the pairwise add
+/// widens to i32).
 /// Both give the same integers, so the two kernel variants agree bit for bit.
 ///
 /// Not `#[target_feature]` on purpose: it is always inlined, and the `DOT` branch is taken only inside
