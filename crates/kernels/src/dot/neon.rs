@@ -8,8 +8,8 @@ use std::arch::asm;
 
 /// `acc + Σ a·b` over each i32 lane's 4 adjacent int8 pairs. With `DOT` one `sdot`, else widening
 /// multiplies and pairwise adds (exact: each i16 product is at most 128 * 128, and the pairwise add
-/// widens to i32).
-/// Both give the same integers, so the two kernel variants agree bit for bit.
+/// widens to i32). Both put the same integers in the same lanes (lane i: products 4i..4i+4), so kernels
+/// that convert lanes to f32 before summing them agree bit for bit between the two variants.
 ///
 /// Not `#[target_feature]` on purpose: it is always inlined, and the `DOT` branch is taken only inside
 /// kernels compiled with `neon,dotprod` (the assembler accepts `sdot` only there). `vdotq_s32` is still
@@ -27,9 +27,9 @@ pub unsafe fn dot_i8<const DOT: bool>(acc: int32x4_t, a: int8x16_t, b: int8x16_t
         );
         acc
     } else {
-        let lo = vmull_s8(vget_low_s8(a), vget_low_s8(b));
-        let hi = vmull_high_s8(a, b);
-        vpadalq_s16(vpadalq_s16(acc, lo), hi)
+        let lo = vpaddlq_s16(vmull_s8(vget_low_s8(a), vget_low_s8(b)));
+        let hi = vpaddlq_s16(vmull_high_s8(a, b));
+        vaddq_s32(acc, vpaddq_s32(lo, hi))
     }
 }
 

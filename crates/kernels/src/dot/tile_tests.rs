@@ -66,6 +66,12 @@ fn weights(ty: GgmlType, rows: usize, k: usize, rng: &mut Rng) -> Vec<u8> {
 /// One tile of `level` vs the scalar tile: `nr` weight rows x `nc` activation rows of `k` values, with
 /// padded weight / activation / output strides; cells outside the tile must stay untouched.
 fn check_tile(level: CpuLevel, ty: GgmlType, k: usize, nr: usize, nc: usize, rng: &mut Rng) {
+    check_tile_vs(level, None, ty, k, nr, nc, rng)
+}
+
+/// `check_tile`, and with `same` also that level's tile gives bit-identical outputs (kernel variants
+/// that differ only in how they form the exact integer sums).
+fn check_tile_vs(level: CpuLevel, same: Option<CpuLevel>, ty: GgmlType, k: usize, nr: usize, nc: usize, rng: &mut Rng) {
     let fmt = ActFormat::for_weight(ty).unwrap();
     let rb = ty.row_bytes(k).unwrap();
     let w_stride = rb + ty.type_size();
@@ -105,6 +111,11 @@ fn check_tile(level: CpuLevel, ty: GgmlType, k: usize, nr: usize, nc: usize, rng
         assert_ne!(f as usize, s as usize, "{level} {} {nr}x{nc}: scalar kernel selected", ty.name());
     }
     let (got, want) = (run(f), run(s));
+    if let Some(other) = same {
+        let o = run(tile_fn(other, ty, nr, nc).unwrap());
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&got), bits(&o), "{level} vs {other} {} k={k} tile {nr}x{nc}: not bit-identical", ty.name());
+    }
     for c in 0..nc {
         // Magnitude of the terms of this activation row against the largest weight row: tolerance scale.
         let mut mag = 0f32;
@@ -146,6 +157,22 @@ fn every_simd_tile_shape_matches_scalar() {
                         check_tile(level, ty, k, nr, nc, &mut rng);
                     }
                 }
+            }
+        }
+    }
+}
+
+/// `sdot` and the widening-multiply path compute the same integers, so NEON and NEON dotprod tiles agree
+/// bit for bit. (On a CPU without dotprod both levels clamp to the plain kernels; qemu's default CPU has it.)
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn neon_dotprod_tiles_match_neon_bit_for_bit() {
+    let mut rng = Rng(8);
+    for ty in TYPES {
+        let k = if ActFormat::for_weight(ty) == Some(ActFormat::Q8K) { 512 } else { 160 };
+        for nr in 1..=4 {
+            for nc in 1..=4 {
+                check_tile_vs(CpuLevel::NeonDot, Some(CpuLevel::Neon), ty, k, nr, nc, &mut rng);
             }
         }
     }
