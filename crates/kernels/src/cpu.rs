@@ -1,15 +1,17 @@
 //! Runtime CPU feature detection: the one `CpuLevel` every kernel dispatches on.
 //!
 //! Dispatch is always at run time (`is_x86_feature_detected!`), never by compile-time target features,
-//! so one binary runs on any x86-64 and picks the fastest kernels the machine has.
-//! `AGORA_CPU=scalar|avx2|avx512|neon` can lower the level (for testing and A/B timing), never raise it.
+//! so one binary runs on any x86-64 (or aarch64) and picks the fastest kernels the machine has.
+//! `AGORA_CPU=scalar|avx2|avx512|avx512vnni` (x86-64) or `scalar|neon|neondot` (aarch64) can lower the
+//! level (for testing and A/B timing), never raise it.
 
 use std::sync::OnceLock;
 
 /// An instruction-set level. Kernels exist for `Scalar`, `Avx2`, `Avx512` (512-bit tiles for the
 /// 32-value block and float types, AVX2 ones for the K-quants) and `Avx512Vnni` (the AVX2 kernels with
-/// their int8 dot products as `vpdpbusd` / `vpdpwssd`, and 8-row interleaved panels); `Neon` runs the
-/// scalar ones.
+/// their int8 dot products as `vpdpbusd` / `vpdpwssd`, and 8-row interleaved panels). On aarch64,
+/// `Neon` runs the NEON kernels and `NeonDot` the same kernels with their int8 dot products as `sdot`
+/// (the `dotprod` extension).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CpuLevel {
     Scalar,
@@ -19,8 +21,12 @@ pub enum CpuLevel {
     Avx512,
     /// AVX-512 VL + VNNI on top of `Avx512`.
     Avx512Vnni,
+    /// Base AdvSIMD, present on every aarch64 CPU.
     #[cfg(target_arch = "aarch64")]
     Neon,
+    /// `Neon` plus the `dotprod` extension (`sdot`).
+    #[cfg(target_arch = "aarch64")]
+    NeonDot,
 }
 
 impl CpuLevel {
@@ -28,7 +34,7 @@ impl CpuLevel {
     pub fn all() -> &'static [CpuLevel] {
         #[cfg(target_arch = "aarch64")]
         {
-            &[CpuLevel::Scalar, CpuLevel::Neon]
+            &[CpuLevel::Scalar, CpuLevel::Neon, CpuLevel::NeonDot]
         }
         #[cfg(not(target_arch = "aarch64"))]
         {
@@ -44,6 +50,8 @@ impl CpuLevel {
             CpuLevel::Avx512Vnni => "avx512vnni",
             #[cfg(target_arch = "aarch64")]
             CpuLevel::Neon => "neon",
+            #[cfg(target_arch = "aarch64")]
+            CpuLevel::NeonDot => "neondot",
         }
     }
 
@@ -83,6 +91,24 @@ impl CpuLevel {
     pub fn has_vnni(self) -> bool {
         self == CpuLevel::Avx512Vnni
     }
+
+    /// True when the NEON kernels may run at this level (aarch64 only).
+    #[inline]
+    pub fn has_neon(self) -> bool {
+        #[cfg(target_arch = "aarch64")]
+        return matches!(self, CpuLevel::Neon | CpuLevel::NeonDot);
+        #[cfg(not(target_arch = "aarch64"))]
+        false
+    }
+
+    /// True when the `sdot` variants of the NEON int8 kernels may run at this level.
+    #[inline]
+    pub fn has_dotprod(self) -> bool {
+        #[cfg(target_arch = "aarch64")]
+        return self == CpuLevel::NeonDot;
+        #[cfg(not(target_arch = "aarch64"))]
+        false
+    }
 }
 
 impl std::fmt::Display for CpuLevel {
@@ -117,6 +143,9 @@ fn detect() -> CpuLevel {
 #[cfg(target_arch = "aarch64")]
 fn detect() -> CpuLevel {
     if std::arch::is_aarch64_feature_detected!("neon") {
+        if std::arch::is_aarch64_feature_detected!("dotprod") {
+            return CpuLevel::NeonDot;
+        }
         CpuLevel::Neon
     } else {
         CpuLevel::Scalar
@@ -150,6 +179,7 @@ fn resolve(detected: CpuLevel, requested: Option<CpuLevel>) -> CpuLevel {
 mod tests {
     use super::*;
 
+    #[cfg(not(target_arch = "aarch64"))]
     #[test]
     fn env_override_only_lowers() {
         assert_eq!(resolve(CpuLevel::Avx2, Some(CpuLevel::Scalar)), CpuLevel::Scalar);
@@ -157,6 +187,32 @@ mod tests {
         assert_eq!(resolve(CpuLevel::Avx2, None), CpuLevel::Avx2);
         assert_eq!(CpuLevel::from_name(" AVX2 "), Some(CpuLevel::Avx2));
         assert_eq!(CpuLevel::from_name("sse9"), None);
+    }
+
+    #[cfg(target_arch = "aarch64")]
+    #[test]
+    fn env_override_only_lowers() {
+        assert_eq!(resolve(CpuLevel::NeonDot, Some(CpuLevel::Neon)), CpuLevel::Neon);
+        assert_eq!(resolve(CpuLevel::NeonDot, Some(CpuLevel::Scalar)), CpuLevel::Scalar);
+        assert_eq!(resolve(CpuLevel::Neon, Some(CpuLevel::NeonDot)), CpuLevel::Neon);
+        assert_eq!(resolve(CpuLevel::Scalar, Some(CpuLevel::Neon)), CpuLevel::Scalar);
+        assert_eq!(CpuLevel::from_name(" NEON "), Some(CpuLevel::Neon));
+        assert_eq!(CpuLevel::from_name("neondot"), Some(CpuLevel::NeonDot));
+        // x86 names are unknown here (so `AGORA_CPU=avx2` is ignored, not misread).
+        assert_eq!(CpuLevel::from_name("avx2"), None);
+        // Every aarch64 CPU has AdvSIMD.
+        assert!(detected().has_neon(), "aarch64 CPU without NEON detected: {}", detected());
+    }
+
+    /// `AGORA_CPU` as this process got it: a known level not above the CPU's is what `active()` runs
+    /// (scripts/test-aarch64.sh runs the tests again with `AGORA_CPU=neon`).
+    #[test]
+    fn active_honours_agora_cpu() {
+        let want = match std::env::var("AGORA_CPU").ok().and_then(|v| CpuLevel::from_name(&v)) {
+            Some(l) if l.is_supported() => l,
+            _ => detected(),
+        };
+        assert_eq!(active(), want, "AGORA_CPU={:?}", std::env::var("AGORA_CPU"));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! f32 vector helpers for the layers between matmuls (norms, activations, residual adds), scalar and AVX2.
+//! f32 vector helpers for the layers between matmuls (norms, activations, residual adds), scalar, AVX2
+//! and NEON.
 //!
 //! Free functions use `cpu::active()`; `Ops::at(level)` pins a level (tests compare levels with it).
 //!
@@ -10,22 +11,33 @@ use crate::dot::decode;
 
 #[cfg(target_arch = "x86_64")]
 use crate::dot::ops_avx2 as simd;
+#[cfg(target_arch = "aarch64")]
+use crate::dot::ops_neon as neon;
 
 /// The helpers at a fixed CPU level (clamped to what the CPU supports).
 #[derive(Clone, Copy, Debug)]
 pub struct Ops {
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     avx2: bool,
+    #[cfg(target_arch = "aarch64")]
+    neon: bool,
 }
 
-/// Run `$simd` when AVX2 is on, else `$scalar`.
+/// Run `$simd` when AVX2 is on (x86-64) or the same-named function of `ops_neon` when NEON is on
+/// (aarch64), else `$scalar`.
 macro_rules! dispatch {
-    ($self:ident, $simd:expr, $scalar:expr) => {{
+    ($self:ident, simd::$f:ident($($arg:expr),*), $scalar:expr) => {{
         #[cfg(target_arch = "x86_64")]
         if $self.avx2 {
             // SAFETY: `avx2` is set only when the CPU supports AVX2+FMA+F16C; lengths checked by caller.
             #[allow(unused_unsafe)]
-            return unsafe { $simd };
+            return unsafe { simd::$f($($arg),*) };
+        }
+        #[cfg(target_arch = "aarch64")]
+        if $self.neon {
+            // SAFETY: NEON is part of every aarch64 CPU; lengths checked by caller.
+            #[allow(unused_unsafe)]
+            return unsafe { neon::$f($($arg),*) };
         }
         $scalar
     }};
@@ -37,7 +49,12 @@ fn check_len(what: &str, a: usize, b: usize) {
 
 impl Ops {
     pub fn at(level: CpuLevel) -> Ops {
-        Ops { avx2: level.clamp_supported().has_avx2() }
+        let level = level.clamp_supported();
+        Ops {
+            avx2: level.has_avx2(),
+            #[cfg(target_arch = "aarch64")]
+            neon: level.has_neon(),
+        }
     }
 
     pub fn active() -> Ops {
@@ -84,7 +101,14 @@ impl Ops {
             } else {
                 x.iter().map(|&v| (v * v) as f64).sum()
             }
-            #[cfg(not(target_arch = "x86_64"))]
+            #[cfg(target_arch = "aarch64")]
+            if self.neon {
+                // SAFETY: NEON is part of every aarch64 CPU.
+                unsafe { neon::sum_squares_f64(x) }
+            } else {
+                x.iter().map(|&v| (v * v) as f64).sum()
+            }
+            #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
             x.iter().map(|&v| (v * v) as f64).sum()
         };
         let mean = (sum / x.len() as f64) as f32;
@@ -130,7 +154,17 @@ impl Ops {
             } else {
                 softmax_exp_scalar(x)
             }
-            #[cfg(not(target_arch = "x86_64"))]
+            #[cfg(target_arch = "aarch64")]
+            if self.neon {
+                // SAFETY: NEON is part of every aarch64 CPU.
+                unsafe {
+                    let m = neon::max(x);
+                    neon::exp_sub_sum(x, m)
+                }
+            } else {
+                softmax_exp_scalar(x)
+            }
+            #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
             softmax_exp_scalar(x)
         };
         self.scale(x, 1.0 / sum);

@@ -88,6 +88,23 @@ fn matmul_matches_rowwise_dots_all_types_levels_threads() {
     }
 }
 
+/// Row lengths that are not whole 256-blocks (96, 640) for the 32-value block types, every m, rows not a
+/// multiple of any tile, at every level (on aarch64 this is NEON and NEON dotprod against scalar).
+#[test]
+fn matmul_odd_k_32_block_types() {
+    let mut rng = Rng::new(14);
+    let pool = ThreadPool::new(2);
+    for ty in [GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0] {
+        for k in [96, 640] {
+            for &level in &levels() {
+                for &m in &MS {
+                    check(ty, level, 2, 37, k, m, &pool, &mut rng);
+                }
+            }
+        }
+    }
+}
+
 /// The model's own shapes (k = 640 Q5_0 / Q8_0, 1024 Q4_K, 2048 Q6_K), prefill-sized m.
 #[test]
 fn matmul_gemma_shapes() {

@@ -128,6 +128,8 @@ fn simd_dot_matches_scalar() {
         !std::is_x86_feature_detected!("avx2") || simd_level().is_some(),
         "AVX2 machine but no SIMD level detected: the SIMD kernels would go untested"
     );
+    #[cfg(target_arch = "aarch64")]
+    assert!(simd_level().is_some(), "aarch64 but no NEON level detected: the NEON kernels would go untested");
     let mut rng = Rng::new(3);
     for ty in WEIGHT_TYPES {
         for k in ks_for(ty) {

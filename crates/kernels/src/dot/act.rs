@@ -78,6 +78,12 @@ pub fn quantize_q8(level: CpuLevel, x: &[f32], out: &mut [BlockQ8]) {
         unsafe { super::act_avx2::quantize_q8(x, out) };
         return;
     }
+    #[cfg(target_arch = "aarch64")]
+    if level.clamp_supported().has_neon() {
+        // SAFETY: NEON is part of every aarch64 CPU; lengths checked above.
+        unsafe { super::act_neon::quantize_q8(x, out) };
+        return;
+    }
     let _ = level;
     for (xb, b) in x.chunks_exact(32).zip(out.iter_mut()) {
         *b = quantize_block_q8(xb);
@@ -91,6 +97,12 @@ pub fn quantize_q8k(level: CpuLevel, x: &[f32], out: &mut [BlockQ8K]) {
     if level.clamp_supported().has_avx2() {
         // SAFETY: as in `quantize_q8`.
         unsafe { super::act_avx2::quantize_q8k(x, out) };
+        return;
+    }
+    #[cfg(target_arch = "aarch64")]
+    if level.clamp_supported().has_neon() {
+        // SAFETY: NEON is part of every aarch64 CPU; lengths checked above.
+        unsafe { super::act_neon::quantize_q8k(x, out) };
         return;
     }
     let _ = level;

@@ -10,6 +10,8 @@ pub(crate) mod decode;
 pub(crate) mod panel;
 pub mod scalar;
 pub(crate) mod tile;
+#[cfg(test)]
+mod tile_tests;
 
 #[cfg(target_arch = "x86_64")]
 mod act_avx2;
@@ -31,6 +33,19 @@ mod panel_il8;
 mod panel_k8;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86;
+
+#[cfg(target_arch = "aarch64")]
+mod act_neon;
+#[cfg(target_arch = "aarch64")]
+mod float_neon;
+#[cfg(target_arch = "aarch64")]
+mod kquant_neon;
+#[cfg(target_arch = "aarch64")]
+mod legacy_neon;
+#[cfg(target_arch = "aarch64")]
+mod neon;
+#[cfg(target_arch = "aarch64")]
+pub(crate) mod ops_neon;
 
 pub use act::{quantize_block_q8, quantize_block_q8k, quantize_q8, quantize_q8k, ActFormat, BlockQ8, BlockQ8K};
 pub use decode::{bf16_to_f32, f16_to_f32, scale_min_k4};
@@ -148,6 +163,12 @@ pub(crate) fn tile_fn(level: CpuLevel, ty: GgmlType, nr: usize, nc: usize) -> Op
             .or_else(|| kquant_avx2::tile_fn(ty, nr, nc))
             .or_else(|| float_avx2::tile_fn(ty, nr, nc));
     }
+    #[cfg(target_arch = "aarch64")]
+    if level.has_neon() {
+        return legacy_neon::tile_fn(ty, nr, nc, level.has_dotprod())
+            .or_else(|| kquant_neon::tile_fn(ty, nr, nc, level.has_dotprod()))
+            .or_else(|| float_neon::tile_fn(ty, nr, nc));
+    }
     let _ = level;
     scalar_tile_fn(ty, nr, nc)
 }
@@ -164,11 +185,25 @@ pub(crate) fn gemv_tile(level: CpuLevel, ty: GgmlType) -> (usize, usize) {
 
 /// Preferred (NR, NC) for batched products of `ty` at `level` (measured with `benches/matmul.rs`).
 pub(crate) fn gemm_tile(level: CpuLevel, ty: GgmlType) -> (usize, usize) {
+    #[cfg(target_arch = "aarch64")]
+    if level.clamp_supported().has_neon() {
+        return neon_gemm_tile(ty);
+    }
     if !level.clamp_supported().has_avx2() {
         return (1, 1);
     }
     match ty {
         GgmlType::Q4K | GgmlType::Q5K | GgmlType::Q6K => (1, 4),
+        GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => (2, 4),
+        _ => (1, 4),
+    }
+}
+
+/// NEON batched tiles: one weight row against four activation rows reuses each decoded block four
+/// times within the 32 vector registers; float weights afford two rows. (Not yet measured on hardware.)
+#[cfg(target_arch = "aarch64")]
+fn neon_gemm_tile(ty: GgmlType) -> (usize, usize) {
+    match ty {
         GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => (2, 4),
         _ => (1, 4),
     }

@@ -17,7 +17,7 @@ pub const WEIGHT_TYPES: [GgmlType; 11] = [
 ];
 
 /// Row lengths from the brief; those that are not whole blocks of a type are skipped for it.
-pub const KS: [usize; 6] = [32, 64, 640, 1024, 2048, 2080];
+pub const KS: [usize; 7] = [32, 64, 96, 640, 1024, 2048, 2080];
 
 pub fn ks_for(ty: GgmlType) -> Vec<usize> {
     KS.iter().copied().filter(|k| ty.row_bytes(*k).is_some()).collect()
