@@ -45,6 +45,28 @@ impl Store {
     }
 }
 
+/// Storage types of keys and values (f32 both by default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KvTypes {
+    pub k: KvType,
+    pub v: KvType,
+}
+
+impl KvTypes {
+    /// Whether a model can use these types (q8_0 needs head_dim % 32 == 0).
+    pub fn check(self, cfg: &ModelConfig) -> Result<(), KvTypeError> {
+        if (self.k == KvType::Q8_0 || self.v == KvType::Q8_0) && cfg.head_dim % QK8_0 != 0 {
+            return Err(KvTypeError { head_dim: cfg.head_dim });
+        }
+        Ok(())
+    }
+
+    /// Bytes one position takes over all layers (keys and values).
+    pub fn bytes_per_pos(self, cfg: &ModelConfig) -> usize {
+        cfg.n_layer * (self.k.row_bytes(cfg.kv_dim()) + self.v.row_bytes(cfg.kv_dim()))
+    }
+}
+
 struct LayerCache {
     k: Store,
     v: Store,
@@ -68,9 +90,7 @@ impl KvCache {
 
     /// Like `new`, with keys stored as `k` and values as `v` (llama.cpp's `-ctk` / `-ctv`).
     pub fn with_types(cfg: &ModelConfig, n_ctx: usize, max_chunk: usize, k: KvType, v: KvType) -> Result<Self, KvTypeError> {
-        if (k == KvType::Q8_0 || v == KvType::Q8_0) && cfg.head_dim % QK8_0 != 0 {
-            return Err(KvTypeError { head_dim: cfg.head_dim });
-        }
+        KvTypes { k, v }.check(cfg)?;
         Ok(Self::build(cfg, n_ctx, max_chunk, k, v))
     }
 

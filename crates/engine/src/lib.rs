@@ -12,6 +12,6 @@ mod error;
 
 pub use error::EngineError;
 pub use generate::{Generation, Session, StopReason, Timings};
-pub use kv::{KvCache, KvTypeError};
+pub use kv::{KvCache, KvTypeError, KvTypes};
 pub use models::KvType;
 pub use load::LoadedModel;
