@@ -148,20 +148,29 @@ impl AttnOps {
         })
     }
 
-    /// `ys[i*d..(i+1)*d] += ps[i] * v` for each of the `ps.len()` output rows of length `d = v.len()`.
-    pub fn axpy_multi(self, ps: &[f32], v: &[f32], ys: &mut [f32]) {
-        let d = v.len();
-        assert_eq!(ys.len(), d * ps.len(), "axpy_multi: {} outputs for {} rows of {d}", ys.len(), ps.len());
-        for (ps, ys) in ps.chunks(MAX_Q).zip(ys.chunks_mut(MAX_Q * d.max(1))) {
-            self.axpy_multi8(ps, v, ys);
+    /// `ys[i*d..(i+1)*d] += Σ_j ps[i*stride + j] * rows[j]` for the `ys.len() / d` output rows, `d` the
+    /// rows' length: P x V for one tile of keys. Outputs stay in registers while every row is read
+    /// once, where an axpy per key would load and store them once per key.
+    pub fn pv_multi(self, ps: &[f32], stride: usize, rows: &[&[f32]], ys: &mut [f32]) {
+        let Some(d) = rows.first().map(|r| r.len()) else { return };
+        assert!(rows.iter().all(|r| r.len() == d), "pv_multi: rows of different lengths");
+        assert!(d > 0 && ys.len() % d == 0, "pv_multi: {} outputs for rows of {d}", ys.len());
+        let nq = ys.len() / d;
+        assert!(stride >= rows.len() && ps.len() >= (nq.max(1) - 1) * stride + rows.len(), "pv_multi: ps too short");
+        for (c, ys) in ys.chunks_mut(MAX_Q * d).enumerate() {
+            self.pv_multi8(&ps[c * MAX_Q * stride..], stride, rows, ys);
         }
     }
 
-    fn axpy_multi8(self, ps: &[f32], v: &[f32], ys: &mut [f32]) {
-        dispatch!(self, simd::axpy_multi(ps, v, ys), {
-            for (&p, y) in ps.iter().zip(ys.chunks_exact_mut(v.len().max(1))) {
-                for (y, &x) in y.iter_mut().zip(v) {
-                    *y = p.mul_add(x, *y);
+    fn pv_multi8(self, ps: &[f32], stride: usize, rows: &[&[f32]], ys: &mut [f32]) {
+        dispatch!(self, simd::pv_multi(ps, stride, rows, ys), {
+            let d = rows[0].len();
+            for (i, y) in ys.chunks_exact_mut(d).enumerate() {
+                for (j, r) in rows.iter().enumerate() {
+                    let p = ps[i * stride + j];
+                    for (y, &x) in y.iter_mut().zip(*r) {
+                        *y = p.mul_add(x, *y);
+                    }
                 }
             }
         })

@@ -47,48 +47,6 @@ unsafe fn dot_m<const M: usize>(qs: &[f32], k: &[f32], out: &mut [f32]) {
     }
 }
 
-/// `ys[m] += ps[m] * v` for up to `MAX_Q` rows; each 8-lane chunk of `v` is loaded once.
-#[target_feature(enable = "avx2,fma,f16c")]
-pub unsafe fn axpy_multi(ps: &[f32], v: &[f32], ys: &mut [f32]) {
-    match ps.len() {
-        1 => axpy_m::<1>(ps, v, ys),
-        2 => axpy_m::<2>(ps, v, ys),
-        3 => axpy_m::<3>(ps, v, ys),
-        4 => axpy_m::<4>(ps, v, ys),
-        5 => axpy_m::<5>(ps, v, ys),
-        6 => axpy_m::<6>(ps, v, ys),
-        7 => axpy_m::<7>(ps, v, ys),
-        8 => axpy_m::<8>(ps, v, ys),
-        m => assert!(m == 0, "axpy_multi: {m} rows > {MAX_Q}"),
-    }
-}
-
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn axpy_m<const M: usize>(ps: &[f32], v: &[f32], ys: &mut [f32]) {
-    let d = v.len();
-    assert!(ys.len() >= M * d && ps.len() >= M);
-    let (pv, py) = (v.as_ptr(), ys.as_mut_ptr());
-    let mut pb = [_mm256_setzero_ps(); M];
-    for (m, pb) in pb.iter_mut().enumerate() {
-        *pb = _mm256_set1_ps(ps[m]);
-    }
-    let mut i = 0;
-    while i + 8 <= d {
-        let vv = _mm256_loadu_ps(pv.add(i));
-        for (m, pb) in pb.iter().enumerate() {
-            let y = py.add(m * d + i);
-            _mm256_storeu_ps(y, _mm256_fmadd_ps(*pb, vv, _mm256_loadu_ps(y)));
-        }
-        i += 8;
-    }
-    for m in 0..M {
-        for j in i..d {
-            ys[m * d + j] = ps[m].mul_add(v[j], ys[m * d + j]);
-        }
-    }
-}
-
 #[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn q8_0_to_f32(src: &[BlockQ8_0], dst: &mut [f32]) {
     for (bi, b) in src.iter().enumerate() {
@@ -98,6 +56,56 @@ pub unsafe fn q8_0_to_f32(src: &[BlockQ8_0], dst: &mut [f32]) {
             let q = _mm_loadl_epi64(b.qs.as_ptr().add(8 * c) as *const __m128i);
             let f = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
             _mm256_storeu_ps(out.add(8 * c), _mm256_mul_ps(d, f));
+        }
+    }
+}
+
+/// P x V for one key tile, up to `MAX_Q` outputs: 8 lanes of every output live in registers while
+/// the tile's rows stream past once.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn pv_multi(ps: &[f32], stride: usize, rows: &[&[f32]], ys: &mut [f32]) {
+    match ys.len() / rows[0].len() {
+        1 => pv_m::<1>(ps, stride, rows, ys),
+        2 => pv_m::<2>(ps, stride, rows, ys),
+        3 => pv_m::<3>(ps, stride, rows, ys),
+        4 => pv_m::<4>(ps, stride, rows, ys),
+        5 => pv_m::<5>(ps, stride, rows, ys),
+        6 => pv_m::<6>(ps, stride, rows, ys),
+        7 => pv_m::<7>(ps, stride, rows, ys),
+        8 => pv_m::<8>(ps, stride, rows, ys),
+        m => assert!(m == 0, "pv_multi: {m} outputs > {MAX_Q}"),
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn pv_m<const M: usize>(ps: &[f32], stride: usize, rows: &[&[f32]], ys: &mut [f32]) {
+    let d = rows[0].len();
+    let t = rows.len();
+    assert!(ys.len() >= M * d && ps.len() >= (M - 1) * stride + t);
+    let (pp, py) = (ps.as_ptr(), ys.as_mut_ptr());
+    let mut i = 0;
+    while i + 8 <= d {
+        let mut acc = [_mm256_setzero_ps(); M];
+        for (m, acc) in acc.iter_mut().enumerate() {
+            *acc = _mm256_loadu_ps(py.add(m * d + i));
+        }
+        for (j, r) in rows.iter().enumerate() {
+            let vv = _mm256_loadu_ps(r.as_ptr().add(i));
+            for (m, acc) in acc.iter_mut().enumerate() {
+                *acc = _mm256_fmadd_ps(_mm256_broadcast_ss(&*pp.add(m * stride + j)), vv, *acc);
+            }
+        }
+        for (m, acc) in acc.iter().enumerate() {
+            _mm256_storeu_ps(py.add(m * d + i), *acc);
+        }
+        i += 8;
+    }
+    for m in 0..M {
+        for j in i..d {
+            for (k, r) in rows.iter().enumerate() {
+                ys[m * d + j] = ps[m * stride + k].mul_add(r[j], ys[m * d + j]);
+            }
         }
     }
 }

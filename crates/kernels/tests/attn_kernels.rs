@@ -36,22 +36,27 @@ fn dot_multi_matches_f64_at_every_level() {
 }
 
 #[test]
-fn axpy_multi_matches_f64_at_every_level() {
-    let mut rng = Rng::new(32);
+fn pv_multi_matches_f64_at_every_level() {
+    let mut rng = Rng::new(35);
     for &level in &levels() {
         let ops = AttnOps::at(level);
         for d in DIMS {
-            for m in 0..=MAX_Q + 3 {
-                let ps: Vec<f32> = (0..m).map(|_| rng.normal()).collect();
-                let v = activations(d, &mut rng);
-                let y0 = activations(m * d, &mut rng);
-                let mut y = y0.clone();
-                ops.axpy_multi(&ps, &v, &mut y);
-                for i in 0..m {
-                    for j in 0..d {
-                        let want = y0[i * d + j] as f64 + ps[i] as f64 * v[j] as f64;
-                        let tol = 1e-6 * (y0[i * d + j].abs() as f64 + (ps[i] * v[j]).abs() as f64) + 1e-30;
-                        close(&format!("axpy_multi {level} d={d} m={m} ({i},{j})"), y[i * d + j], want, tol);
+            for m in [1usize, 3, 4, 8, 9, 12] {
+                for t in [1usize, 5, 64] {
+                    let stride = t + 3;
+                    let ps: Vec<f32> = (0..m * stride).map(|_| rng.normal().abs()).collect();
+                    let rows: Vec<Vec<f32>> = (0..t).map(|_| activations(d, &mut rng)).collect();
+                    let refs: Vec<&[f32]> = rows.iter().map(|r| &r[..]).collect();
+                    let y0 = activations(m * d, &mut rng);
+                    let mut y = y0.clone();
+                    ops.pv_multi(&ps, stride, &refs, &mut y);
+                    for i in 0..m {
+                        for j in 0..d {
+                            let terms = (0..t).map(|k| ps[i * stride + k] as f64 * rows[k][j] as f64);
+                            let mag: f64 = y0[i * d + j].abs() as f64 + terms.clone().map(f64::abs).sum::<f64>();
+                            let want = y0[i * d + j] as f64 + terms.sum::<f64>();
+                            close(&format!("pv_multi {level} d={d} m={m} t={t} ({i},{j})"), y[i * d + j], want, 1e-6 * mag + 1e-30);
+                        }
                     }
                 }
             }

@@ -7,7 +7,7 @@
 //! whole context is ever held. When there are fewer blocks than threads (decode), each block's key
 //! range is also split across threads and the partial results merged (flash-decoding).
 
-use kernels::attn::{AttnOps, MAX_Q};
+use kernels::attn::{AttnOps, KvRow, MAX_Q};
 use kernels::pool::ThreadPool;
 
 use super::parallel::SyncPtr;
@@ -91,14 +91,15 @@ struct Work<'a> {
     q: &'a mut [f32],   // [MAX_Q, hd] the block's queries, contiguous
     o: &'a mut [f32],   // [MAX_Q, hd] unnormalised outputs
     s: &'a mut [f32],   // [MAX_Q, TILE] scores, then probabilities
-    row: &'a mut [f32], // [hd] one decoded key/value row
+    row: &'a mut [f32], // [hd] one decoded key row
+    vt: &'a mut [f32],  // [TILE, hd] a tile of decoded value rows (f16 / q8_0 caches)
     m: &'a mut [f32],   // [MAX_Q] running max
     l: &'a mut [f32],   // [MAX_Q] running sum
     p: &'a mut [f32],   // [MAX_Q] one key's dots / probabilities across the block
 }
 
 fn work_len(hd: usize) -> usize {
-    2 * MAX_Q * hd + MAX_Q * TILE + hd + 3 * MAX_Q
+    2 * MAX_Q * hd + MAX_Q * TILE + hd + TILE * hd + 3 * MAX_Q
 }
 
 fn carve(buf: &mut [f32], hd: usize) -> Work<'_> {
@@ -106,9 +107,10 @@ fn carve(buf: &mut [f32], hd: usize) -> Work<'_> {
     let (o, r) = r.split_at_mut(MAX_Q * hd);
     let (s, r) = r.split_at_mut(MAX_Q * TILE);
     let (row, r) = r.split_at_mut(hd);
+    let (vt, r) = r.split_at_mut(TILE * hd);
     let (m, r) = r.split_at_mut(MAX_Q);
     let (l, p) = r.split_at_mut(MAX_Q);
-    Work { q, o, s, row, m, l, p: &mut p[..MAX_Q] }
+    Work { q, o, s, row, vt, m, l, p: &mut p[..MAX_Q] }
 }
 
 /// Floats of scratch `attend` needs for these sequences on `n_threads` threads.
@@ -224,16 +226,16 @@ fn run_block(ops: AttnOps, sh: &AttnShape, plan: &Plan, q: &[f32], sq: &SeqRows<
             w.m[qi] = m;
             w.l[qi] += ops.exp_sub_sum(s, m);
         }
-        for j in 0..tn {
-            for qi in 0..nq {
-                w.p[qi] = w.s[qi * TILE + j];
-            }
-            if w.p[..nq].iter().all(|&p| p == 0.0) {
-                continue;
-            }
-            let v = ops.row_f32(kv.v.row((t0 + j) % kv.cap, kv_dim, b.kvh * hd, hd), w.row);
-            ops.axpy_multi(&w.p[..nq], v, o);
+        // f32 value rows are used in place; others are decoded once into the tile buffer.
+        let mut rows: [&[f32]; TILE] = [&[]; TILE];
+        let mut bufs = w.vt.chunks_exact_mut(hd);
+        for (j, row) in rows[..tn].iter_mut().enumerate() {
+            *row = match kv.v.row((t0 + j) % kv.cap, kv_dim, b.kvh * hd, hd) {
+                KvRow::F32(r) => r,
+                other => ops.row_f32(other, bufs.next().expect("TILE rows")),
+            };
         }
+        ops.pv_multi(w.s, TILE, &rows[..tn], o);
         t0 += tn;
     }
     nq
