@@ -17,7 +17,7 @@ use crate::ops::Ops;
 #[cfg(target_arch = "x86_64")]
 use crate::attn_avx2 as simd;
 
-/// The most query vectors one `dot_multi` / `axpy_multi` call keeps in registers.
+/// The most query vectors one `dot_multi` / `pv_multi` call keeps in registers.
 pub const MAX_Q: usize = 8;
 /// Values per Q8_0 block.
 pub const QK8_0: usize = 32;
