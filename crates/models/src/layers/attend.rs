@@ -64,7 +64,11 @@ impl Plan {
         let rows = (MAX_Q / heads).max(1);
         let per_rowblock = sh.n_kv_head * head_blocks;
         let blocks = seqs.iter().map(|s| s.len.div_ceil(rows) * per_rowblock).sum::<usize>();
-        let splits = if blocks == 0 { 1 } else { n_threads.div_ceil(blocks) };
+        // Key-range splits change a query's rounding with the batch it runs in, and the scheduler
+        // promises batched results equal solo ones, so they stay off until they depend on the
+        // query alone (fixed absolute segments); `merge` is kept for that.
+        let _ = n_threads;
+        let splits = 1;
         Plan { heads, head_blocks, rows, blocks, splits }
     }
 
@@ -194,7 +198,9 @@ fn run_block(ops: AttnOps, sh: &AttnShape, plan: &Plan, q: &[f32], sq: &SeqRows<
     let kv = &sq.kv;
     let mut t0 = ka;
     while t0 < kb {
-        let tn = TILE.min(kb - t0);
+        // Tiles end on multiples of TILE in position space, so a query's online-softmax steps (and
+        // rounding) do not depend on which rows share its block.
+        let tn = ((t0 / TILE + 1) * TILE).min(kb) - t0;
         for j in 0..tn {
             let kp = t0 + j;
             let k = ops.row_f32(kv.k.row(kp % kv.cap, kv_dim, b.kvh * hd, hd), w.row);
