@@ -128,6 +128,8 @@ pub struct ServeArgs {
     /// Tokens per scheduler step (decode rows plus prompt chunks)
     #[arg(long, default_value_t = 512)]
     pub step_tokens: usize,
+    #[command(flatten)]
+    pub kv: KvCacheOpts,
     /// Threads (default: all cores)
     #[arg(long, short = 't')]
     pub threads: Option<usize>,
@@ -181,6 +183,23 @@ pub struct PullArgs {
     pub quiet: bool,
 }
 
+/// KV cache storage types, like llama.cpp's `-ctk` / `-ctv` (main rewrites those spellings).
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct KvCacheOpts {
+    /// KV cache type for keys: f32, f16 or q8_0 (q8_0 needs a head size that is a multiple of 32) [alias: -ctk]
+    #[arg(long = "cache-type-k", value_name = "TYPE", default_value = "f32")]
+    pub cache_type_k: engine::KvType,
+    /// KV cache type for values: f32, f16 or q8_0 [alias: -ctv]
+    #[arg(long = "cache-type-v", value_name = "TYPE", default_value = "f32")]
+    pub cache_type_v: engine::KvType,
+}
+
+impl KvCacheOpts {
+    pub fn types(&self) -> engine::KvTypes {
+        engine::KvTypes { k: self.cache_type_k, v: self.cache_type_v }
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct ModelOpts {
     /// Threads (default: all cores)
@@ -193,6 +212,8 @@ pub struct ModelOpts {
     /// applied on top of the model
     #[arg(long, value_name = "DIR")]
     pub lora: Option<PathBuf>,
+    #[command(flatten)]
+    pub kv: KvCacheOpts,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -289,6 +310,8 @@ pub struct PerplexityArgs {
     pub ctx: usize,
     #[arg(long, short = 't')]
     pub threads: Option<usize>,
+    #[command(flatten)]
+    pub kv: KvCacheOpts,
     #[arg(long)]
     pub json: bool,
 }
@@ -316,6 +339,8 @@ pub struct BenchArgs {
     /// aggregate tokens/s (`tgN xB`)
     #[arg(long, short = 'b', default_value_t = 1)]
     pub batch: usize,
+    #[command(flatten)]
+    pub kv: KvCacheOpts,
     #[arg(long)]
     pub json: bool,
 }

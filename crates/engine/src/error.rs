@@ -16,4 +16,6 @@ pub enum EngineError {
     Sampler(#[from] crate::sampler::SamplerError),
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    KvType(#[from] crate::kv::KvTypeError),
 }

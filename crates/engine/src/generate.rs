@@ -7,7 +7,7 @@ use models::{ForwardCtx, LogitsWanted, Model};
 use serde::Serialize;
 use tokenize::{StreamDecoder, Tokenizer};
 
-use crate::kv::KvCache;
+use crate::kv::{KvCache, KvTypes};
 use crate::sampler::{SamplerChain, SamplingParams};
 use crate::stop::StopMatcher;
 use crate::EngineError;
@@ -82,14 +82,23 @@ impl<'m> Session<'m> {
     /// `chunk`: the most prompt tokens per forward call (also sizes the sliding-window rings).
     pub fn with_chunk(model: &'m dyn Model, pool: &'m ThreadPool, n_ctx: usize, chunk: usize) -> Self {
         let chunk = chunk.clamp(1, n_ctx.max(1));
-        Self {
-            model,
-            ctx: ForwardCtx::new(pool),
-            kv: KvCache::new(model.config(), n_ctx, chunk),
-            tokens: Vec::new(),
-            logits: Vec::new(),
-            chunk,
-        }
+        Self::with_cache(model, pool, KvCache::new(model.config(), n_ctx, chunk), chunk)
+    }
+
+    /// Like `new`, with keys and values stored as `kv` (fails when the model cannot use them).
+    pub fn with_kv_types(model: &'m dyn Model, pool: &'m ThreadPool, n_ctx: usize, kv: KvTypes) -> Result<Self, EngineError> {
+        let chunk = DEFAULT_CHUNK.clamp(1, n_ctx.max(1));
+        let cache = KvCache::with_types(model.config(), n_ctx, chunk, kv.k, kv.v)?;
+        Ok(Self::with_cache(model, pool, cache, chunk))
+    }
+
+    fn with_cache(model: &'m dyn Model, pool: &'m ThreadPool, kv: KvCache, chunk: usize) -> Self {
+        Self { model, ctx: ForwardCtx::new(pool), kv, tokens: Vec::new(), logits: Vec::new(), chunk }
+    }
+
+    /// Bytes held by this session's KV cache.
+    pub fn kv_bytes(&self) -> usize {
+        self.kv.bytes()
     }
 
     pub fn n_ctx(&self) -> usize {

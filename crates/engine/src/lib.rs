@@ -12,5 +12,6 @@ mod error;
 
 pub use error::EngineError;
 pub use generate::{Generation, Session, StopReason, Timings};
-pub use kv::KvCache;
+pub use kv::{KvCache, KvTypeError, KvTypes};
+pub use models::KvType;
 pub use load::LoadedModel;

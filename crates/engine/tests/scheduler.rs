@@ -23,7 +23,7 @@ fn setup(cfg: SchedulerConfig) -> (Arc<LoadedModel>, Scheduler) {
 }
 
 fn cfg() -> SchedulerConfig {
-    SchedulerConfig { n_ctx: 256, slots: 4, max_queue: 4, step_tokens: 64, threads: 2 }
+    SchedulerConfig { n_ctx: 256, slots: 4, max_queue: 4, step_tokens: 64, threads: 2, kv: Default::default() }
 }
 
 #[test]

@@ -31,7 +31,7 @@ fn concurrent_greedy_requests_equal_solo_runs() {
         })
         .collect();
     // Small step budget: prompts are fed in chunks while other sequences decode.
-    let cfg = SchedulerConfig { n_ctx: 256, slots: 3, max_queue: 8, step_tokens: 6, threads: 2 };
+    let cfg = SchedulerConfig { n_ctx: 256, slots: 3, max_queue: 8, step_tokens: 6, threads: 2, kv: Default::default() };
     let sched = Scheduler::start(lm.clone(), cfg);
     let rxs: Vec<_> = prompts
         .iter()

@@ -6,7 +6,7 @@ use kernels::pool::ThreadPool;
 use models::{ForwardCtx, LogitsWanted, Model};
 use serde::Serialize;
 
-use engine::{EngineError, KvCache};
+use engine::{EngineError, KvCache, KvTypes};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Perplexity {
@@ -29,6 +29,19 @@ pub fn perplexity(
     bos: Option<u32>,
     on_chunk: &mut dyn FnMut(usize, usize),
 ) -> Result<Perplexity, EngineError> {
+    perplexity_with(model, pool, tokens, n_ctx, KvTypes::default(), bos, on_chunk)
+}
+
+/// `perplexity` with keys and values cached as `kv_types`.
+pub fn perplexity_with(
+    model: &dyn Model,
+    pool: &ThreadPool,
+    tokens: &[u32],
+    n_ctx: usize,
+    kv_types: KvTypes,
+    bos: Option<u32>,
+    on_chunk: &mut dyn FnMut(usize, usize),
+) -> Result<Perplexity, EngineError> {
     let n_chunks = tokens.len() / n_ctx;
     if n_chunks == 0 || n_ctx < 4 {
         return Err(EngineError::Invalid(format!(
@@ -39,7 +52,7 @@ pub fn perplexity(
     let n_vocab = model.config().n_vocab;
     let first = n_ctx / 2;
     let mut ctx = ForwardCtx::new(pool);
-    let mut kv = KvCache::new(model.config(), n_ctx, n_ctx);
+    let mut kv = KvCache::with_types(model.config(), n_ctx, n_ctx, kv_types.k, kv_types.v)?;
     let mut logits = Vec::new();
     let (mut nll, mut nll2, mut count) = (0.0f64, 0.0f64, 0usize);
     let mut per_chunk = Vec::with_capacity(n_chunks);

@@ -9,7 +9,7 @@ use finetune::batch::IGNORE;
 use finetune::init::init_params;
 use finetune::{LoraConfig, LoraModel, Objective, Target, TrainOptions};
 use kernels::pool::ThreadPool;
-use models::{ForwardCtx, KvAccess, LayerKvMut, LogitsWanted, Model};
+use models::{ForwardCtx, KvAccess, KvBuf, LayerKvMut, LogitsWanted, Model};
 
 /// A plain per-layer cache holding every position.
 struct Kv {
@@ -28,7 +28,7 @@ impl Kv {
 
 impl KvAccess for Kv {
     fn layer(&mut self, il: usize) -> LayerKvMut<'_> {
-        LayerKvMut { k: &mut self.k[il], v: &mut self.v[il], cap: self.cap }
+        LayerKvMut { k: KvBuf::F32(&mut self.k[il]), v: KvBuf::F32(&mut self.v[il]), cap: self.cap }
     }
     fn n_ctx(&self) -> usize {
         self.cap

@@ -8,6 +8,9 @@ pub mod quant_weighted;
 pub mod cpu;
 pub mod pool;
 pub mod ops;
+pub mod attn;
+#[cfg(target_arch = "x86_64")]
+mod attn_avx2;
 pub mod dot;
 pub mod matmul;
 pub mod rng;

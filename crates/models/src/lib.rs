@@ -14,7 +14,8 @@ pub mod lora;
 pub mod train_view;
 
 pub use error::ModelError;
-pub use kv::{KvAccess, LayerKvMut, SeqRows};
+pub use kernels::attn::KvType;
+pub use kv::{KvAccess, KvBuf, LayerKvMut, SeqRows};
 pub use model::{ForwardCtx, LoadOptions, LogitsWanted, Model, ModelConfig, SeqInput};
 pub use registry::{load_model, load_model_with};
 pub use source::WeightSource;

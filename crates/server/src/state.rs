@@ -133,7 +133,7 @@ mod tests {
     use engine::batch::SchedulerConfig;
 
     fn served(lm: &Arc<LoadedModel>, id: &str) -> Arc<ModelState> {
-        let cfg = SchedulerConfig { n_ctx: 64, slots: 1, max_queue: 1, step_tokens: 16, threads: 1 };
+        let cfg = SchedulerConfig { n_ctx: 64, slots: 1, max_queue: 1, step_tokens: 16, threads: 1, kv: Default::default() };
         Arc::new(ModelState::new(id.into(), ModelMeta::default(), lm.clone(), Scheduler::start(lm.clone(), cfg)).unwrap())
     }
 

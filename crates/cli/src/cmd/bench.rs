@@ -39,13 +39,14 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         state ^= state << 17;
         (state % n_vocab) as u32
     };
-    let mut session = Session::new(model, &pool, ctx);
+    let kv = a.kv.types();
+    let mut session = Session::with_kv_types(model, &pool, ctx, kv)?;
     let mut results = Vec::new();
     if a.n_prompt > 0 {
         let prompt: Vec<u32> = (0..a.n_prompt).map(|_| next_tok()).collect();
         let mut samples = Vec::new();
         for rep in 0..=a.reps {
-            session = reset(session, model, &pool, ctx);
+            session = reset(session, model, &pool, ctx, kv)?;
             let t = Instant::now();
             session.prefill(&prompt)?;
             let s = t.elapsed().as_secs_f64();
@@ -58,7 +59,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     if a.n_gen > 0 {
         let mut samples = Vec::new();
         for rep in 0..=a.reps {
-            session = reset(session, model, &pool, ctx);
+            session = reset(session, model, &pool, ctx, kv)?;
             let first = next_tok();
             let t = Instant::now();
             session.prefill(&[first])?;
@@ -75,7 +76,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     if a.n_gen > 0 && a.batch > 1 {
         let mut samples = Vec::new();
         for rep in 0..=a.reps {
-            let s = batched_decode(model, &pool, a.batch, a.n_gen, ctx, &mut next_tok)?;
+            let s = batched_decode(model, &pool, a.batch, a.n_gen, ctx, kv, &mut next_tok)?;
             if rep > 0 {
                 samples.push((a.batch * a.n_gen) as f64 / s);
             }
@@ -100,8 +101,9 @@ pub fn run(a: &BenchArgs) -> Result<()> {
 }
 
 /// Seconds for `n` steps that each decode one token for each of `b` sequences in one pass.
-fn batched_decode(model: &dyn models::Model, pool: &ThreadPool, b: usize, n: usize, ctx: usize, next_tok: &mut dyn FnMut() -> u32) -> Result<f64> {
-    let mut caches: Vec<engine::KvCache> = (0..b).map(|_| engine::KvCache::new(model.config(), ctx, 1)).collect();
+#[allow(clippy::too_many_arguments)]
+fn batched_decode(model: &dyn models::Model, pool: &ThreadPool, b: usize, n: usize, ctx: usize, kv: engine::KvTypes, next_tok: &mut dyn FnMut() -> u32) -> Result<f64> {
+    let mut caches = (0..b).map(|_| engine::KvCache::with_types(model.config(), ctx, 1, kv.k, kv.v)).collect::<Result<Vec<_>, _>>()?;
     let mut fc = models::ForwardCtx::new(pool);
     let mut out = Vec::new();
     let t = Instant::now();
@@ -119,9 +121,9 @@ fn batched_decode(model: &dyn models::Model, pool: &ThreadPool, b: usize, n: usi
     Ok(t.elapsed().as_secs_f64())
 }
 
-fn reset<'m>(s: Session<'m>, model: &'m dyn models::Model, pool: &'m ThreadPool, ctx: usize) -> Session<'m> {
+fn reset<'m>(s: Session<'m>, model: &'m dyn models::Model, pool: &'m ThreadPool, ctx: usize, kv: engine::KvTypes) -> Result<Session<'m>> {
     drop(s);
-    Session::new(model, pool, ctx)
+    Ok(Session::with_kv_types(model, pool, ctx, kv)?)
 }
 
 fn summarise(test: String, threads: usize, samples: Vec<f64>) -> TestResult {

@@ -21,7 +21,7 @@ pub fn run(a: &ChatArgs) -> Result<()> {
     let (bos, eos) = (text_of(tok.bos_id()), text_of(tok.eos_id()));
     let pool = ThreadPool::new(settings::threads(a.opts.threads));
     let params = settings::sampling(&a.sampling, a.n_predict);
-    let mut session = Session::new(lm.model.as_ref(), &pool, a.opts.ctx);
+    let mut session = Session::with_kv_types(lm.model.as_ref(), &pool, a.opts.ctx, a.opts.kv.types())?;
     let mut messages: Vec<ChatMessage> = Vec::new();
     if let Some(sys) = &a.system {
         messages.push(ChatMessage::new("system", sys));

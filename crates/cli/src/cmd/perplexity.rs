@@ -17,7 +17,7 @@ pub fn run(a: &PerplexityArgs) -> Result<()> {
     bar.set_style(ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} chunks, eta {eta}")?);
     bar.set_message("perplexity");
     let bos = lm.tokenizer.add_bos().then(|| lm.tokenizer.bos_id()).flatten();
-    let r = eval::perplexity::perplexity(lm.model.as_ref(), &pool, &tokens, a.ctx, bos, &mut |i, _| bar.set_position(i as u64))?;
+    let r = eval::perplexity::perplexity_with(lm.model.as_ref(), &pool, &tokens, a.ctx, a.kv.types(), bos, &mut |i, _| bar.set_position(i as u64))?;
     bar.finish_and_clear();
     if a.json {
         let mut v = serde_json::to_value(&r)?;

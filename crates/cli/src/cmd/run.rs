@@ -23,7 +23,7 @@ pub fn run(a: &RunArgs) -> Result<()> {
     let pool = ThreadPool::new(settings::threads(a.model.threads));
     let params = settings::sampling(&a.sampling, a.n_predict);
     let ids = lm.tokenizer.encode(prompt, true, true)?;
-    let mut session = Session::new(lm.model.as_ref(), &pool, a.model.ctx);
+    let mut session = Session::with_kv_types(lm.model.as_ref(), &pool, a.model.ctx, a.model.kv.types())?;
     let mut stdout = std::io::stdout();
     let json = a.json;
     if !json {

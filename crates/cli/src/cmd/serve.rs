@@ -38,6 +38,7 @@ pub fn run(a: &ServeArgs) -> Result<()> {
         let path = settings::resolve_model(*spec, true)?;
         super::acceptance::ensure(&path, a.accept_license)?;
         let mut lm = super::open_model_ctx(&path, a.ctx)?;
+        a.kv.types().check(lm.model.config()).with_context(|| format!("model {}", path.display()))?;
         for (name, dir) in &loras {
             lm.attach_adapter(name, dir).with_context(|| format!("loading the LoRA adapter '{name}' from {}", dir.display()))?;
         }
@@ -48,7 +49,7 @@ pub fn run(a: &ServeArgs) -> Result<()> {
         };
         let mut meta = model_meta(&lm);
         meta.adapters = lm.adapters.clone();
-        let sched_cfg = SchedulerConfig { n_ctx: a.ctx, slots: a.parallel, max_queue: a.queue, step_tokens: a.step_tokens, threads: settings::threads(a.threads) };
+        let sched_cfg = SchedulerConfig { n_ctx: a.ctx, slots: a.parallel, max_queue: a.queue, step_tokens: a.step_tokens, threads: settings::threads(a.threads), kv: a.kv.types() };
         let scheduler = Scheduler::start(lm.clone(), sched_cfg);
         let mut m = ModelState::new(id, meta, lm, scheduler)?;
         m.guard = guard.clone();

@@ -32,11 +32,13 @@ pub struct SchedulerConfig {
     /// Tokens per step over all sequences (decode rows first, prompt chunks fill the rest).
     pub step_tokens: usize,
     pub threads: usize,
+    /// KV cache storage types of every slot.
+    pub kv: crate::KvTypes,
 }
 
 impl Default for SchedulerConfig {
     fn default() -> Self {
-        Self { n_ctx: 4096, slots: 4, max_queue: 64, step_tokens: 512, threads: 1 }
+        Self { n_ctx: 4096, slots: 4, max_queue: 64, step_tokens: 512, threads: 1, kv: crate::KvTypes::default() }
     }
 }
 

@@ -36,7 +36,11 @@ pub(crate) enum Outcome {
 
 impl<'t> Slot<'t> {
     /// Hands the job back with the reason when its sampler cannot be built.
-    pub fn new(job: Job, model: &dyn Model, tok: &'t Tokenizer, n_ctx: usize, chunk: usize) -> Result<Self, (Job, String)> {
+    pub fn new(job: Job, model: &dyn Model, tok: &'t Tokenizer, n_ctx: usize, chunk: usize, kv: crate::KvTypes) -> Result<Self, (Job, String)> {
+        let kv = match KvCache::with_types(model.config(), n_ctx, chunk, kv.k, kv.v) {
+            Ok(c) => c,
+            Err(e) => return Err((job, e.to_string())),
+        };
         // The generation limit is the slot's business (0 is allowed: score the prompt only).
         let params = crate::sampler::SamplingParams { max_tokens: None, ..job.req.params.clone() };
         let mut sampler = match SamplerChain::new(&params, model.config().n_vocab) {
@@ -47,7 +51,7 @@ impl<'t> Slot<'t> {
             sampler.accept(t);
         }
         Ok(Slot {
-            kv: KvCache::new(model.config(), n_ctx, chunk),
+            kv,
             sampler,
             stops: StopMatcher::new(&job.req.params.stop),
             detok: StreamDecoder::new(tok, true),

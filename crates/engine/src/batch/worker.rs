@@ -22,7 +22,7 @@ pub(crate) fn run(lm: &LoadedModel, cfg: &SchedulerConfig, rx: Receiver<Msg>, st
     let tok = &lm.tokenizer;
     let nv = model.config().n_vocab;
     let mc = model.config();
-    let bytes_per_pos = mc.n_layer * mc.kv_dim() * 2 * std::mem::size_of::<f32>();
+    let bytes_per_pos = cfg.kv.bytes_per_pos(mc);
     let chunk = cfg.step_tokens.max(1);
     let mut waiting: VecDeque<Job> = VecDeque::new();
     let mut slots: Vec<Slot> = Vec::new();
@@ -54,7 +54,7 @@ pub(crate) fn run(lm: &LoadedModel, cfg: &SchedulerConfig, rx: Receiver<Msg>, st
                 embed(model, &mut ctx, &job, &mut logits, stats);
                 continue;
             }
-            match Slot::new(job, model, tok, cfg.n_ctx, chunk) {
+            match Slot::new(job, model, tok, cfg.n_ctx, chunk, cfg.kv) {
                 Ok(s) => slots.push(s),
                 Err((job, e)) => {
                     stats.requests_failed.fetch_add(1, Relaxed);

@@ -1,10 +1,10 @@
 //! Causal self-attention with grouped KV heads, optional per-head q/k norms (Gemma 3, Qwen3),
 //! an optional sliding window and an optional score soft-cap (Gemma 2). Keys and values live in the engine's cache.
 
-use kernels::ops::{axpy, dot_f32};
+use kernels::attn::AttnOps;
 use kernels::pool::ThreadPool;
 
-use super::parallel::SyncPtr;
+use super::attend::{attend, scratch_len, AttnShape};
 use super::{Linear, RmsNorm, Rope};
 use crate::model::{sized, Scratch};
 use crate::SeqRows;
@@ -52,7 +52,7 @@ impl SelfAttention {
         }
         let rd = self.rope.rot_dim;
         let table = sized(&mut s.rope, n * rd);
-        let mut span = 0;
+        let ops = AttnOps::active();
         for sq in seqs.iter_mut() {
             let (a, len) = (sq.start, sq.len);
             self.rope.fill_table(sq.pos0, len, &mut table[a * rd..(a + len) * rd]);
@@ -64,79 +64,27 @@ impl SelfAttention {
             let kv = &mut sq.kv;
             for t in 0..len {
                 let slot = (sq.pos0 + t) % kv.cap;
-                kv.k[slot * kv_dim..(slot + 1) * kv_dim].copy_from_slice(&k[(a + t) * kv_dim..(a + t + 1) * kv_dim]);
-                kv.v[slot * kv_dim..(slot + 1) * kv_dim].copy_from_slice(&v[(a + t) * kv_dim..(a + t + 1) * kv_dim]);
+                kv.k.store(ops, slot, &k[(a + t) * kv_dim..(a + t + 1) * kv_dim]);
+                kv.v.store(ops, slot, &v[(a + t) * kv_dim..(a + t + 1) * kv_dim]);
             }
-            let end = sq.pos0 + len;
-            span = span.max(self.window.unwrap_or(end).min(end));
         }
+        let shape = self.shape();
         let att = sized(&mut s.att, n * nh * hd);
-        let scores = sized(&mut s.scores, pool.n_threads() * span);
-        self.attend(pool, q, seqs, n, att, scores, span);
+        let scratch = sized(&mut s.scores, scratch_len(&shape, seqs, pool.n_threads()));
+        attend(pool, &shape, q, seqs, att, scratch);
         let o = sized(&mut s.o, n * self.wo.rows);
         self.wo.forward_rows(pool, att, n, o, &s.adapter_rows);
     }
 
-    /// softmax(q k^T * scale) v over each query's visible positions of its own sequence,
-    /// parallel over (row, head) across the whole batch.
-    #[allow(clippy::too_many_arguments)]
-    fn attend(
-        &self,
-        pool: &ThreadPool,
-        q: &[f32],
-        seqs: &[SeqRows<'_>],
-        n: usize,
-        att: &mut [f32],
-        scores: &mut [f32],
-        span: usize,
-    ) {
-        let (hd, nh) = (self.head_dim, self.n_head);
-        let kv_dim = self.n_kv_head * hd;
-        let group = nh / self.n_kv_head;
-        let (att_p, sc_p) = (SyncPtr(att.as_mut_ptr()), SyncPtr(scores.as_mut_ptr()));
-        pool.run(&|tid, nt| {
-            // SAFETY: each thread owns its own scores row and the (row, head) items it is dealt.
-            let sc = unsafe { sc_p.slice(tid * span, span) };
-            let mut item = tid;
-            let mut si = 0;
-            while item < n * nh {
-                let (t, head) = (item / nh, item % nh);
-                // Items rise monotonically per thread, so the owning sequence only moves forward.
-                while t >= seqs[si].start + seqs[si].len {
-                    si += 1;
-                }
-                let sq = &seqs[si];
-                let (kc, vc, cap) = (&*sq.kv.k, &*sq.kv.v, sq.kv.cap);
-                let pos = sq.pos0 + (t - sq.start);
-                let first = self.window.map_or(0, |w| (pos + 1).saturating_sub(w));
-                let qh = &q[(t * nh + head) * hd..(t * nh + head + 1) * hd];
-                let kvh = head / group;
-                let cnt = pos + 1 - first;
-                let mut max = f32::NEG_INFINITY;
-                for (j, sj) in sc[..cnt].iter_mut().enumerate() {
-                    let slot = (first + j) % cap;
-                    let kr = &kc[slot * kv_dim + kvh * hd..slot * kv_dim + (kvh + 1) * hd];
-                    *sj = dot_f32(qh, kr) * self.scale;
-                    if let Some(cap) = self.softcap {
-                        *sj = softcap(*sj, cap);
-                    }
-                    max = max.max(*sj);
-                }
-                let mut sum = 0.0f32;
-                for sj in sc[..cnt].iter_mut() {
-                    *sj = (*sj - max).exp();
-                    sum += *sj;
-                }
-                let out = unsafe { att_p.slice((t * nh + head) * hd, hd) };
-                out.fill(0.0);
-                let inv = 1.0 / sum;
-                for (j, &p) in sc[..cnt].iter().enumerate() {
-                    let slot = (first + j) % cap;
-                    axpy(p * inv, &vc[slot * kv_dim + kvh * hd..slot * kv_dim + (kvh + 1) * hd], out);
-                }
-                item += nt;
-            }
-        });
+    pub fn shape(&self) -> AttnShape {
+        AttnShape {
+            n_head: self.n_head,
+            n_kv_head: self.n_kv_head,
+            head_dim: self.head_dim,
+            window: self.window,
+            scale: self.scale,
+            softcap: self.softcap,
+        }
     }
 }
 

@@ -5,11 +5,13 @@ pub mod norm;
 pub mod rope;
 pub mod rope_scaling;
 pub mod attention;
+pub mod attend;
 pub mod mlp;
 pub mod moe;
 pub mod embedding;
 pub mod parallel;
 
+pub use attend::AttnShape;
 pub use attention::{softcap, SelfAttention};
 pub use embedding::Embedding;
 pub use linear::{vector, Linear};

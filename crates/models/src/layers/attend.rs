@@ -1,0 +1,283 @@
+//! Blocked causal attention over the KV cache, flash-attention style.
+//!
+//! Work is cut into blocks of up to `MAX_Q` query vectors that share one KV head (all query heads
+//! of a group, and for prefill several consecutive rows), so every key/value row read from the cache
+//! serves many (row, head) pairs. Keys are visited in tiles of `TILE` with an online softmax
+//! (running max and sum per query, accumulator rescaled when the max grows), so no score row of the
+//! whole context is ever held. When there are fewer blocks than threads (decode), each block's key
+//! range is also split across threads and the partial results merged (flash-decoding).
+
+use kernels::attn::{AttnOps, KvRow, MAX_Q};
+use kernels::pool::ThreadPool;
+
+use super::parallel::SyncPtr;
+use crate::SeqRows;
+
+/// Keys per tile: the `MAX_Q x TILE` scores stay in L1.
+const TILE: usize = 64;
+
+/// What the attention computes; the layer's fixed parameters.
+#[derive(Clone, Copy, Debug)]
+pub struct AttnShape {
+    pub n_head: usize,
+    pub n_kv_head: usize,
+    pub head_dim: usize,
+    pub window: Option<usize>,
+    pub scale: f32,
+    pub softcap: Option<f32>,
+}
+
+impl AttnShape {
+    fn group(&self) -> usize {
+        self.n_head / self.n_kv_head
+    }
+
+    /// First visible position for a query at `pos`.
+    fn first(&self, pos: usize) -> usize {
+        self.window.map_or(0, |w| (pos + 1).saturating_sub(w))
+    }
+}
+
+/// How the work is cut. A block is rows `r0..r0 + rows` of one sequence times heads
+/// `hb * heads..` of one KV group; each block's key range is cut into `splits` parts.
+struct Plan {
+    heads: usize,
+    head_blocks: usize,
+    rows: usize,
+    blocks: usize,
+    splits: usize,
+}
+
+struct Block {
+    seq: usize,
+    kvh: usize,
+    h0: usize,
+    h1: usize,
+    r0: usize,
+    r1: usize,
+}
+
+impl Plan {
+    fn new(sh: &AttnShape, seqs: &[SeqRows<'_>], n_threads: usize) -> Plan {
+        let heads = sh.group().min(MAX_Q);
+        let head_blocks = sh.group().div_ceil(heads);
+        let rows = (MAX_Q / heads).max(1);
+        let per_rowblock = sh.n_kv_head * head_blocks;
+        let blocks = seqs.iter().map(|s| s.len.div_ceil(rows) * per_rowblock).sum::<usize>();
+        // Key-range splits change a query's rounding with the batch it runs in, and the scheduler
+        // promises batched results equal solo ones, so they stay off until they depend on the
+        // query alone (fixed absolute segments); `merge` is kept for that.
+        let _ = n_threads;
+        let splits = 1;
+        Plan { heads, head_blocks, rows, blocks, splits }
+    }
+
+    /// Row blocks outermost, so threads dealt blocks round-robin get early and late rows alike.
+    fn block(&self, sh: &AttnShape, seqs: &[SeqRows<'_>], mut b: usize) -> Block {
+        let per_rowblock = sh.n_kv_head * self.head_blocks;
+        for (seq, s) in seqs.iter().enumerate() {
+            let n = s.len.div_ceil(self.rows) * per_rowblock;
+            if b < n {
+                let (rb, rest) = (b / per_rowblock, b % per_rowblock);
+                let (kvh, hb) = (rest / self.head_blocks, rest % self.head_blocks);
+                let h0 = hb * self.heads;
+                let r0 = rb * self.rows;
+                return Block { seq, kvh, h0, h1: (h0 + self.heads).min(sh.group()), r0, r1: (r0 + self.rows).min(s.len) };
+            }
+            b -= n;
+        }
+        unreachable!("block index past the plan")
+    }
+}
+
+/// Per-thread working memory, carved from one f32 buffer.
+struct Work<'a> {
+    q: &'a mut [f32],   // [MAX_Q, hd] the block's queries, contiguous
+    o: &'a mut [f32],   // [MAX_Q, hd] unnormalised outputs
+    s: &'a mut [f32],   // [MAX_Q, TILE] scores, then probabilities
+    row: &'a mut [f32], // [hd] one decoded key row
+    vt: &'a mut [f32],  // [TILE, hd] a tile of decoded value rows (f16 / q8_0 caches)
+    m: &'a mut [f32],   // [MAX_Q] running max
+    l: &'a mut [f32],   // [MAX_Q] running sum
+    p: &'a mut [f32],   // [MAX_Q] one key's dots / probabilities across the block
+}
+
+fn work_len(hd: usize) -> usize {
+    2 * MAX_Q * hd + MAX_Q * TILE + hd + TILE * hd + 3 * MAX_Q
+}
+
+fn carve(buf: &mut [f32], hd: usize) -> Work<'_> {
+    let (q, r) = buf.split_at_mut(MAX_Q * hd);
+    let (o, r) = r.split_at_mut(MAX_Q * hd);
+    let (s, r) = r.split_at_mut(MAX_Q * TILE);
+    let (row, r) = r.split_at_mut(hd);
+    let (vt, r) = r.split_at_mut(TILE * hd);
+    let (m, r) = r.split_at_mut(MAX_Q);
+    let (l, p) = r.split_at_mut(MAX_Q);
+    Work { q, o, s, row, vt, m, l, p: &mut p[..MAX_Q] }
+}
+
+/// Floats of scratch `attend` needs for these sequences on `n_threads` threads.
+pub fn scratch_len(sh: &AttnShape, seqs: &[SeqRows<'_>], n_threads: usize) -> usize {
+    let plan = Plan::new(sh, seqs, n_threads);
+    n_threads * work_len(sh.head_dim) + partials_len(sh, &plan)
+}
+
+fn partials_len(sh: &AttnShape, plan: &Plan) -> usize {
+    if plan.splits > 1 {
+        plan.blocks * plan.splits * MAX_Q * (sh.head_dim + 2)
+    } else {
+        0
+    }
+}
+
+/// softmax(q k^T * scale) v over each query's visible positions of its own sequence.
+/// q, att: [n, n_head * head_dim]; `scratch` at least `scratch_len` floats.
+pub fn attend(pool: &ThreadPool, sh: &AttnShape, q: &[f32], seqs: &[SeqRows<'_>], att: &mut [f32], scratch: &mut [f32]) {
+    let nt = pool.n_threads();
+    let plan = Plan::new(sh, seqs, nt);
+    let hd = sh.head_dim;
+    let wl = work_len(hd);
+    let part_stride = MAX_Q * (hd + 2);
+    let (work, parts) = scratch.split_at_mut(nt * wl);
+    let (work_p, part_p, att_p) = (SyncPtr(work.as_mut_ptr()), SyncPtr(parts.as_mut_ptr()), SyncPtr(att.as_mut_ptr()));
+    let ops = AttnOps::active();
+    let items = plan.blocks * plan.splits;
+    pool.run(&|tid, nt| {
+        // SAFETY: each thread owns its work area, and the partials / output rows of the items it is dealt.
+        let mut w = carve(unsafe { work_p.slice(tid * wl, wl) }, hd);
+        for item in (tid..items).step_by(nt) {
+            let (bi, sp) = (item / plan.splits, item % plan.splits);
+            let b = plan.block(sh, seqs, bi);
+            let nq = run_block(ops, sh, &plan, q, &seqs[b.seq], &b, sp, &mut w);
+            if plan.splits == 1 {
+                let sq = &seqs[b.seq];
+                for qi in 0..nq {
+                    let (r, h) = (b.r0 + qi / (b.h1 - b.h0), b.h0 + qi % (b.h1 - b.h0));
+                    let off = ((sq.start + r) * sh.n_head + b.kvh * sh.group() + h) * hd;
+                    let out = unsafe { att_p.slice(off, hd) };
+                    let inv = 1.0 / w.l[qi];
+                    for (y, &x) in out.iter_mut().zip(&w.o[qi * hd..(qi + 1) * hd]) {
+                        *y = x * inv;
+                    }
+                }
+            } else {
+                let part = unsafe { part_p.slice(item * part_stride, part_stride) };
+                let (po, pml) = part.split_at_mut(MAX_Q * hd);
+                po[..nq * hd].copy_from_slice(&w.o[..nq * hd]);
+                pml[..MAX_Q].copy_from_slice(w.m);
+                pml[MAX_Q..].copy_from_slice(w.l);
+            }
+        }
+    });
+    if plan.splits > 1 {
+        merge(sh, &plan, seqs, parts, att);
+    }
+}
+
+/// Runs one block over its `sp`-th key range, leaving unnormalised outputs and running max/sum in `w`.
+/// Returns the number of query vectors.
+#[allow(clippy::too_many_arguments)]
+fn run_block(ops: AttnOps, sh: &AttnShape, plan: &Plan, q: &[f32], sq: &SeqRows<'_>, b: &Block, sp: usize, w: &mut Work<'_>) -> usize {
+    let (hd, nh) = (sh.head_dim, sh.n_head);
+    let kv_dim = sh.n_kv_head * hd;
+    let nhq = b.h1 - b.h0;
+    let nq = (b.r1 - b.r0) * nhq;
+    for r in b.r0..b.r1 {
+        let src = ((sq.start + r) * nh + b.kvh * sh.group() + b.h0) * hd;
+        let dst = (r - b.r0) * nhq * hd;
+        w.q[dst..dst + nhq * hd].copy_from_slice(&q[src..src + nhq * hd]);
+    }
+    let pos = |r: usize| sq.pos0 + r;
+    let (a, z) = (sh.first(pos(b.r0)), pos(b.r1 - 1) + 1);
+    let (ka, kb) = (a + (z - a) * sp / plan.splits, a + (z - a) * (sp + 1) / plan.splits);
+    w.m.fill(f32::NEG_INFINITY);
+    w.l.fill(0.0);
+    w.o[..nq * hd].fill(0.0);
+    let (qs, o) = (&w.q[..nq * hd], &mut w.o[..nq * hd]);
+    let kv = &sq.kv;
+    let mut t0 = ka;
+    while t0 < kb {
+        // Tiles end on multiples of TILE in position space, so a query's online-softmax steps (and
+        // rounding) do not depend on which rows share its block.
+        let tn = ((t0 / TILE + 1) * TILE).min(kb) - t0;
+        for j in 0..tn {
+            let kp = t0 + j;
+            let k = ops.row_f32(kv.k.row(kp % kv.cap, kv_dim, b.kvh * hd, hd), w.row);
+            ops.dot_multi(qs, k, &mut w.p[..nq]);
+            for qi in 0..nq {
+                let pq = pos(b.r0 + qi / nhq);
+                let mut x = w.p[qi] * sh.scale;
+                if let Some(cap) = sh.softcap {
+                    x = super::attention::softcap(x, cap);
+                }
+                let visible = kp <= pq && kp >= sh.first(pq);
+                w.s[qi * TILE + j] = if visible { x } else { f32::NEG_INFINITY };
+            }
+        }
+        for qi in 0..nq {
+            let s = &mut w.s[qi * TILE..qi * TILE + tn];
+            let tmax = s.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+            if tmax == f32::NEG_INFINITY {
+                s.fill(0.0); // nothing visible to this query in this tile
+                continue;
+            }
+            let m = w.m[qi].max(tmax);
+            if m > w.m[qi] && w.l[qi] > 0.0 {
+                // The max grew: rescale what was accumulated against the old one.
+                let c = (w.m[qi] - m).exp();
+                w.l[qi] *= c;
+                ops.scale(&mut o[qi * hd..(qi + 1) * hd], c);
+            }
+            w.m[qi] = m;
+            w.l[qi] += ops.exp_sub_sum(s, m);
+        }
+        // f32 value rows are used in place; others are decoded once into the tile buffer.
+        let mut rows: [&[f32]; TILE] = [&[]; TILE];
+        let mut bufs = w.vt.chunks_exact_mut(hd);
+        for (j, row) in rows[..tn].iter_mut().enumerate() {
+            *row = match kv.v.row((t0 + j) % kv.cap, kv_dim, b.kvh * hd, hd) {
+                KvRow::F32(r) => r,
+                other => ops.row_f32(other, bufs.next().expect("TILE rows")),
+            };
+        }
+        ops.pv_multi(w.s, TILE, &rows[..tn], o);
+        t0 += tn;
+    }
+    nq
+}
+
+/// Combines the key-range partials of each block: outputs weighted by e^(m_s - max) over the summed weights.
+fn merge(sh: &AttnShape, plan: &Plan, seqs: &[SeqRows<'_>], parts: &[f32], att: &mut [f32]) {
+    let hd = sh.head_dim;
+    let stride = MAX_Q * (hd + 2);
+    for bi in 0..plan.blocks {
+        let b = plan.block(sh, seqs, bi);
+        let sq = &seqs[b.seq];
+        let nhq = b.h1 - b.h0;
+        let nq = (b.r1 - b.r0) * nhq;
+        let part = |sp: usize| &parts[(bi * plan.splits + sp) * stride..(bi * plan.splits + sp + 1) * stride];
+        for qi in 0..nq {
+            let (m_at, l_at) = (MAX_Q * hd + qi, MAX_Q * hd + MAX_Q + qi);
+            let mx = (0..plan.splits).map(|sp| part(sp)[m_at]).fold(f32::NEG_INFINITY, f32::max);
+            let (r, h) = (b.r0 + qi / nhq, b.h0 + qi % nhq);
+            let off = ((sq.start + r) * sh.n_head + b.kvh * sh.group() + h) * hd;
+            let out = &mut att[off..off + hd];
+            out.fill(0.0);
+            let mut l = 0.0;
+            for sp in 0..plan.splits {
+                let p = part(sp);
+                if p[l_at] == 0.0 {
+                    continue; // no visible keys in this range
+                }
+                let wgt = (p[m_at] - mx).exp();
+                l += wgt * p[l_at];
+                for (y, &x) in out.iter_mut().zip(&p[qi * hd..(qi + 1) * hd]) {
+                    *y += wgt * x;
+                }
+            }
+            let inv = 1.0 / l;
+            out.iter_mut().for_each(|y| *y *= inv);
+        }
+    }
+}
