@@ -128,6 +128,12 @@ unsafe fn tile<const SIGNED: bool, const TR: usize, const NC: usize>(t: &Tile) {
             }
         }
     }
+    store_group::<TR, NC>(t, &acc);
+}
+
+/// Writes the first TR lanes (rows) of each column's group result to the tile's outputs.
+#[inline(always)]
+pub(super) unsafe fn store_group<const TR: usize, const NC: usize>(t: &Tile, acc: &[__m256; NC]) {
     for c in 0..NC {
         let out = t.out.add(c * t.out_stride);
         if TR == GROUP {

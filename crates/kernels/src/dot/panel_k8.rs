@@ -14,7 +14,7 @@ use std::arch::x86_64::*;
 
 use super::act::BlockQ8K;
 use super::panel_avx2::{decode_k_row, KBlock};
-use super::panel_il8::transpose_8x8_epi32;
+use super::panel_il8::{store_group, transpose_8x8_epi32};
 use super::tile::Tile;
 use crate::types::{GgmlType, QK_K};
 
@@ -107,16 +107,7 @@ unsafe fn tile<const TR: usize, const NC: usize>(t: &Tile) {
             acc[c] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(dmin, da), acc[c]);
         }
     }
-    for c in 0..NC {
-        let out = t.out.add(c * t.out_stride);
-        if TR == GROUP {
-            _mm256_storeu_ps(out, acc[c]);
-        } else {
-            let mut lanes = [0.0f32; GROUP];
-            _mm256_storeu_ps(lanes.as_mut_ptr(), acc[c]);
-            std::ptr::copy_nonoverlapping(lanes.as_ptr(), out, TR);
-        }
-    }
+    store_group::<TR, NC>(t, &acc);
 }
 
 macro_rules! pick_nc {
