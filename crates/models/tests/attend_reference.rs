@@ -136,7 +136,7 @@ fn check(tag: &str, sh: AttnShape, ty: KvType, specs: &[(usize, usize)], cap: Op
         })
         .collect();
     let mut got = vec![f32::NAN; n * nh * hd];
-    let mut scratch = vec![f32::NAN; scratch_len(&sh, &rows, threads)];
+    let mut scratch = vec![f32::NAN; scratch_len(&sh, threads)];
     attend(&pool, &sh, &q, &rows, &mut got, &mut scratch);
     for (i, (g, w)) in got.chunks(hd).zip(want.chunks(hd)).enumerate() {
         let mag = w.iter().fold(0.0f32, |m, x| m.max(x.abs()));

@@ -4,8 +4,9 @@
 //! of a group, and for prefill several consecutive rows), so every key/value row read from the cache
 //! serves many (row, head) pairs. Keys are visited in tiles of `TILE` with an online softmax
 //! (running max and sum per query, accumulator rescaled when the max grows), so no score row of the
-//! whole context is ever held. When there are fewer blocks than threads (decode), each block's key
-//! range is also split across threads and the partial results merged (flash-decoding).
+//! whole context is ever held. Blocks are dealt to threads whole: splitting a block's key range
+//! across threads (flash-decoding) would make a query's rounding depend on the batch it runs in, and
+//! the scheduler promises batched results equal solo ones.
 
 use kernels::attn::{AttnOps, KvRow, MAX_Q};
 use kernels::pool::ThreadPool;
@@ -39,13 +40,12 @@ impl AttnShape {
 }
 
 /// How the work is cut. A block is rows `r0..r0 + rows` of one sequence times heads
-/// `hb * heads..` of one KV group; each block's key range is cut into `splits` parts.
+/// `hb * heads..` of one KV group.
 struct Plan {
     heads: usize,
     head_blocks: usize,
     rows: usize,
     blocks: usize,
-    splits: usize,
 }
 
 struct Block {
@@ -58,18 +58,13 @@ struct Block {
 }
 
 impl Plan {
-    fn new(sh: &AttnShape, seqs: &[SeqRows<'_>], n_threads: usize) -> Plan {
+    fn new(sh: &AttnShape, seqs: &[SeqRows<'_>]) -> Plan {
         let heads = sh.group().min(MAX_Q);
         let head_blocks = sh.group().div_ceil(heads);
         let rows = (MAX_Q / heads).max(1);
         let per_rowblock = sh.n_kv_head * head_blocks;
         let blocks = seqs.iter().map(|s| s.len.div_ceil(rows) * per_rowblock).sum::<usize>();
-        // Key-range splits change a query's rounding with the batch it runs in, and the scheduler
-        // promises batched results equal solo ones, so they stay off until they depend on the
-        // query alone (fixed absolute segments); `merge` is kept for that.
-        let _ = n_threads;
-        let splits = 1;
-        Plan { heads, head_blocks, rows, blocks, splits }
+        Plan { heads, head_blocks, rows, blocks }
     }
 
     /// Row blocks outermost, so threads dealt blocks round-robin get early and late rows alike.
@@ -118,67 +113,42 @@ fn carve(buf: &mut [f32], hd: usize) -> Work<'_> {
 }
 
 /// Floats of scratch `attend` needs for these sequences on `n_threads` threads.
-pub fn scratch_len(sh: &AttnShape, seqs: &[SeqRows<'_>], n_threads: usize) -> usize {
-    let plan = Plan::new(sh, seqs, n_threads);
-    n_threads * work_len(sh.head_dim) + partials_len(sh, &plan)
-}
-
-fn partials_len(sh: &AttnShape, plan: &Plan) -> usize {
-    if plan.splits > 1 {
-        plan.blocks * plan.splits * MAX_Q * (sh.head_dim + 2)
-    } else {
-        0
-    }
+pub fn scratch_len(sh: &AttnShape, n_threads: usize) -> usize {
+    n_threads * work_len(sh.head_dim)
 }
 
 /// softmax(q k^T * scale) v over each query's visible positions of its own sequence.
 /// q, att: [n, n_head * head_dim]; `scratch` at least `scratch_len` floats.
 pub fn attend(pool: &ThreadPool, sh: &AttnShape, q: &[f32], seqs: &[SeqRows<'_>], att: &mut [f32], scratch: &mut [f32]) {
     let nt = pool.n_threads();
-    let plan = Plan::new(sh, seqs, nt);
+    let plan = Plan::new(sh, seqs);
     let hd = sh.head_dim;
     let wl = work_len(hd);
-    let part_stride = MAX_Q * (hd + 2);
-    let (work, parts) = scratch.split_at_mut(nt * wl);
-    let (work_p, part_p, att_p) = (SyncPtr(work.as_mut_ptr()), SyncPtr(parts.as_mut_ptr()), SyncPtr(att.as_mut_ptr()));
+    let (work_p, att_p) = (SyncPtr(scratch[..nt * wl].as_mut_ptr()), SyncPtr(att.as_mut_ptr()));
     let ops = AttnOps::active();
-    let items = plan.blocks * plan.splits;
     pool.run(&|tid, nt| {
-        // SAFETY: each thread owns its work area, and the partials / output rows of the items it is dealt.
+        // SAFETY: each thread owns its work area, and the output rows of the blocks it is dealt.
         let mut w = carve(unsafe { work_p.slice(tid * wl, wl) }, hd);
-        for item in (tid..items).step_by(nt) {
-            let (bi, sp) = (item / plan.splits, item % plan.splits);
+        for bi in (tid..plan.blocks).step_by(nt) {
             let b = plan.block(sh, seqs, bi);
-            let nq = run_block(ops, sh, &plan, q, &seqs[b.seq], &b, sp, &mut w);
-            if plan.splits == 1 {
-                let sq = &seqs[b.seq];
-                for qi in 0..nq {
-                    let (r, h) = (b.r0 + qi / (b.h1 - b.h0), b.h0 + qi % (b.h1 - b.h0));
-                    let off = ((sq.start + r) * sh.n_head + b.kvh * sh.group() + h) * hd;
-                    let out = unsafe { att_p.slice(off, hd) };
-                    let inv = 1.0 / w.l[qi];
-                    for (y, &x) in out.iter_mut().zip(&w.o[qi * hd..(qi + 1) * hd]) {
-                        *y = x * inv;
-                    }
+            let sq = &seqs[b.seq];
+            let nq = run_block(ops, sh, q, sq, &b, &mut w);
+            for qi in 0..nq {
+                let (r, h) = (b.r0 + qi / (b.h1 - b.h0), b.h0 + qi % (b.h1 - b.h0));
+                let off = ((sq.start + r) * sh.n_head + b.kvh * sh.group() + h) * hd;
+                let out = unsafe { att_p.slice(off, hd) };
+                let inv = 1.0 / w.l[qi];
+                for (y, &x) in out.iter_mut().zip(&w.o[qi * hd..(qi + 1) * hd]) {
+                    *y = x * inv;
                 }
-            } else {
-                let part = unsafe { part_p.slice(item * part_stride, part_stride) };
-                let (po, pml) = part.split_at_mut(MAX_Q * hd);
-                po[..nq * hd].copy_from_slice(&w.o[..nq * hd]);
-                pml[..MAX_Q].copy_from_slice(w.m);
-                pml[MAX_Q..].copy_from_slice(w.l);
             }
         }
     });
-    if plan.splits > 1 {
-        merge(sh, &plan, seqs, parts, att);
-    }
 }
 
-/// Runs one block over its `sp`-th key range, leaving unnormalised outputs and running max/sum in `w`.
+/// Runs one block over its visible keys, leaving unnormalised outputs and running max/sum in `w`.
 /// Returns the number of query vectors.
-#[allow(clippy::too_many_arguments)]
-fn run_block(ops: AttnOps, sh: &AttnShape, plan: &Plan, q: &[f32], sq: &SeqRows<'_>, b: &Block, sp: usize, w: &mut Work<'_>) -> usize {
+fn run_block(ops: AttnOps, sh: &AttnShape, q: &[f32], sq: &SeqRows<'_>, b: &Block, w: &mut Work<'_>) -> usize {
     let (hd, nh) = (sh.head_dim, sh.n_head);
     let kv_dim = sh.n_kv_head * hd;
     let nhq = b.h1 - b.h0;
@@ -189,8 +159,7 @@ fn run_block(ops: AttnOps, sh: &AttnShape, plan: &Plan, q: &[f32], sq: &SeqRows<
         w.q[dst..dst + nhq * hd].copy_from_slice(&q[src..src + nhq * hd]);
     }
     let pos = |r: usize| sq.pos0 + r;
-    let (a, z) = (sh.first(pos(b.r0)), pos(b.r1 - 1) + 1);
-    let (ka, kb) = (a + (z - a) * sp / plan.splits, a + (z - a) * (sp + 1) / plan.splits);
+    let (ka, kb) = (sh.first(pos(b.r0)), pos(b.r1 - 1) + 1);
     w.m.fill(f32::NEG_INFINITY);
     w.l.fill(0.0);
     w.o[..nq * hd].fill(0.0);
@@ -245,39 +214,4 @@ fn run_block(ops: AttnOps, sh: &AttnShape, plan: &Plan, q: &[f32], sq: &SeqRows<
         t0 += tn;
     }
     nq
-}
-
-/// Combines the key-range partials of each block: outputs weighted by e^(m_s - max) over the summed weights.
-fn merge(sh: &AttnShape, plan: &Plan, seqs: &[SeqRows<'_>], parts: &[f32], att: &mut [f32]) {
-    let hd = sh.head_dim;
-    let stride = MAX_Q * (hd + 2);
-    for bi in 0..plan.blocks {
-        let b = plan.block(sh, seqs, bi);
-        let sq = &seqs[b.seq];
-        let nhq = b.h1 - b.h0;
-        let nq = (b.r1 - b.r0) * nhq;
-        let part = |sp: usize| &parts[(bi * plan.splits + sp) * stride..(bi * plan.splits + sp + 1) * stride];
-        for qi in 0..nq {
-            let (m_at, l_at) = (MAX_Q * hd + qi, MAX_Q * hd + MAX_Q + qi);
-            let mx = (0..plan.splits).map(|sp| part(sp)[m_at]).fold(f32::NEG_INFINITY, f32::max);
-            let (r, h) = (b.r0 + qi / nhq, b.h0 + qi % nhq);
-            let off = ((sq.start + r) * sh.n_head + b.kvh * sh.group() + h) * hd;
-            let out = &mut att[off..off + hd];
-            out.fill(0.0);
-            let mut l = 0.0;
-            for sp in 0..plan.splits {
-                let p = part(sp);
-                if p[l_at] == 0.0 {
-                    continue; // no visible keys in this range
-                }
-                let wgt = (p[m_at] - mx).exp();
-                l += wgt * p[l_at];
-                for (y, &x) in out.iter_mut().zip(&p[qi * hd..(qi + 1) * hd]) {
-                    *y += wgt * x;
-                }
-            }
-            let inv = 1.0 / l;
-            out.iter_mut().for_each(|y| *y *= inv);
-        }
-    }
 }

@@ -70,7 +70,7 @@ impl SelfAttention {
         }
         let shape = self.shape();
         let att = sized(&mut s.att, n * nh * hd);
-        let scratch = sized(&mut s.scores, scratch_len(&shape, seqs, pool.n_threads()));
+        let scratch = sized(&mut s.scores, scratch_len(&shape, pool.n_threads()));
         attend(pool, &shape, q, seqs, att, scratch);
         let o = sized(&mut s.o, n * self.wo.rows);
         self.wo.forward_rows(pool, att, n, o, &s.adapter_rows);
