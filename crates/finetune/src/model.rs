@@ -401,8 +401,7 @@ fn dropout(st: &Step, il: usize, ti: usize) -> Option<Dropout> {
 }
 
 fn shape(p: &BlockParts) -> Shape {
-    let a = p.attn;
-    Shape { n_head: a.n_head, n_kv_head: a.n_kv_head, head_dim: a.head_dim, scale: a.scale, window: a.window, softcap: a.softcap }
+    p.attn.shape()
 }
 
 fn rope_table(r: &Rope, docs: &[(usize, usize)], n: usize) -> Vec<f32> {

@@ -1,31 +1,26 @@
 //! Causal self-attention over packed documents: a query at position p of its document sees keys
 //! at positions max(0, p + 1 - window)..=p of the same document only. Grouped KV heads, a score
-//! scale and an optional score soft-cap, as `models::layers::SelfAttention::attend` computes them.
+//! scale and an optional score soft-cap.
 //!
-//! The forward is inference's per-(row, head) loop with the same dot products in the same order:
-//! Gemma's post-attention norm rescales small attention outputs, so mere reordering of float sums
-//! moves its loss by up to ~1% on some inputs, and training must compute inference's function.
+//! The forward is inference's own `models::layers::attend`, so training computes inference's
+//! function bit for bit. On Gemma 3 a change of the attention output by 1e-7 relative (any
+//! reordering of float sums) moves the loss by ~4e-4 relative, likely through the int8 rounding of
+//! the following matmuls' activations, so "the same function" has to mean the same code.
 //! The backward works per (document, head) with dense products (`kernels::matmul`, F32): it
 //! recomputes P = softmax(mask(cap(Q K^T scale))) rather than keeping n^2 values per head, then
 //! dP = dO V^T, dS = P (dP - rowsum(P dP)), dQ = dS K, dK = dS^T Q, dV = P^T dO. Masked entries
 //! cost flops, but dense products beat per-pair dots.
 
 use kernels::matmul::{matmul, QMatrix};
-use kernels::ops::{axpy, dot_f32};
 use kernels::pool::ThreadPool;
 use kernels::GgmlType;
 
+use models::layers::attend::{attend, scratch_len};
+use models::{KvBuf, LayerKvMut, SeqRows};
+
 use super::{f32_bytes, SyncPtr};
 
-#[derive(Clone, Copy, Debug)]
-pub struct Shape {
-    pub n_head: usize,
-    pub n_kv_head: usize,
-    pub head_dim: usize,
-    pub scale: f32,
-    pub window: Option<usize>,
-    pub softcap: Option<f32>,
-}
+pub use models::layers::AttnShape as Shape;
 
 /// y [m, rows] = x [m, cols] w [rows, cols]^T, f32, on the calling thread (inside a pool job).
 fn mm(w: &[f32], rows: usize, cols: usize, x: &[f32], m: usize, y: &mut [f32], pool: &ThreadPool) {
@@ -52,81 +47,60 @@ fn gather(x: &[f32], s: usize, len: usize, heads: usize, idx: usize, hd: usize) 
     out
 }
 
-impl Shape {
-    /// P [len, len] for one document and head from its Qh, Kh; `capd` gets d(capped)/d(raw)
-    /// (1 without a soft-cap). Masked entries are exactly 0.
-    fn probs(&self, qh: &[f32], kh: &[f32], len: usize, pool: &ThreadPool, capd: &mut Vec<f32>) -> Vec<f32> {
-        let mut p = vec![0.0f32; len * len];
-        mm(kh, len, self.head_dim, qh, len, &mut p, pool);
-        capd.clear();
-        capd.resize(len * len, 1.0);
-        for i in 0..len {
-            let first = self.window.map_or(0, |w| (i + 1).saturating_sub(w));
-            let row = &mut p[i * len..(i + 1) * len];
-            let mut max = f32::NEG_INFINITY;
-            for j in first..=i {
-                let mut v = row[j] * self.scale;
-                if let Some(cap) = self.softcap {
-                    v = cap * (v / cap).tanh();
-                    capd[i * len + j] = 1.0 - (v / cap) * (v / cap);
-                }
-                row[j] = v;
-                max = max.max(v);
+/// P [len, len] for one document and head from its Qh, Kh; `capd` gets d(capped)/d(raw)
+/// (1 without a soft-cap). Masked entries are exactly 0.
+fn probs(sh: &Shape, qh: &[f32], kh: &[f32], len: usize, pool: &ThreadPool, capd: &mut Vec<f32>) -> Vec<f32> {
+    let mut p = vec![0.0f32; len * len];
+    mm(kh, len, sh.head_dim, qh, len, &mut p, pool);
+    capd.clear();
+    capd.resize(len * len, 1.0);
+    for i in 0..len {
+        let first = sh.window.map_or(0, |w| (i + 1).saturating_sub(w));
+        let row = &mut p[i * len..(i + 1) * len];
+        let mut max = f32::NEG_INFINITY;
+        for j in first..=i {
+            let mut v = row[j] * sh.scale;
+            if let Some(cap) = sh.softcap {
+                v = cap * (v / cap).tanh();
+                capd[i * len + j] = 1.0 - (v / cap) * (v / cap);
             }
-            let mut sum = 0.0f32;
-            for v in &mut row[first..=i] {
-                *v = (*v - max).exp();
-                sum += *v;
-            }
-            let inv = 1.0 / sum;
-            row[first..=i].iter_mut().for_each(|v| *v *= inv);
-            row[..first].fill(0.0);
-            row[i + 1..].fill(0.0);
+            row[j] = v;
+            max = max.max(v);
         }
-        p
+        let mut sum = 0.0f32;
+        for v in &mut row[first..=i] {
+            *v = (*v - max).exp();
+            sum += *v;
+        }
+        let inv = 1.0 / sum;
+        row[first..=i].iter_mut().for_each(|v| *v *= inv);
+        row[..first].fill(0.0);
+        row[i + 1..].fill(0.0);
     }
+    p
 }
 
 /// out [n, n_head*hd] = softmax(q k^T scale) v per document; q [n, n_head*hd], k, v [n, n_kv*hd].
+/// Runs inference's own blocked attention with each document as a sequence from position 0.
 #[allow(clippy::too_many_arguments)]
 pub fn forward(pool: &ThreadPool, sh: &Shape, q: &[f32], k: &[f32], v: &[f32], docs: &[(usize, usize)], n: usize, out: &mut [f32]) {
-    let (hd, nh) = (sh.head_dim, sh.n_head);
-    let kv_dim = sh.n_kv_head * hd;
-    let group = nh / sh.n_kv_head;
-    let op = SyncPtr(out.as_mut_ptr());
-    assert!(out.len() >= n * nh * hd);
-    pool.run(&|tid, nt| {
-        let mut sc = Vec::new();
-        for item in (tid..n * nh).step_by(nt) {
-            let (t, head) = (item / nh, item % nh);
-            let s = docs[docs.partition_point(|&(s, _)| s <= t) - 1].0;
-            let first = s + sh.window.map_or(0, |w| (t - s + 1).saturating_sub(w));
-            let kvh = head / group;
-            let qh = &q[(t * nh + head) * hd..(t * nh + head + 1) * hd];
-            sc.clear();
-            let mut max = f32::NEG_INFINITY;
-            for j in first..=t {
-                let mut x = dot_f32(qh, &k[j * kv_dim + kvh * hd..j * kv_dim + (kvh + 1) * hd]) * sh.scale;
-                if let Some(cap) = sh.softcap {
-                    x = cap * (x / cap).tanh();
-                }
-                max = max.max(x);
-                sc.push(x);
-            }
-            let mut sum = 0.0f32;
-            for x in sc.iter_mut() {
-                *x = (*x - max).exp();
-                sum += *x;
-            }
-            // SAFETY: each (row, head) output is written by the one thread dealt that item.
-            let o = unsafe { op.slice((t * nh + head) * hd, hd) };
-            o.fill(0.0);
-            let inv = 1.0 / sum;
-            for (j, &p) in (first..=t).zip(&sc) {
-                axpy(p * inv, &v[j * kv_dim + kvh * hd..j * kv_dim + (kvh + 1) * hd], o);
-            }
-        }
-    });
+    let kv_dim = sh.n_kv_head * sh.head_dim;
+    assert!(out.len() >= n * sh.n_head * sh.head_dim);
+    // The cache view wants mutable rows; a copy of this layer's K and V is small next to its matmuls.
+    let (mut kb, mut vb) = (k[..n * kv_dim].to_vec(), v[..n * kv_dim].to_vec());
+    let (mut kr, mut vr) = (&mut kb[..], &mut vb[..]);
+    let mut at = 0;
+    let mut seqs = Vec::with_capacity(docs.len());
+    for &(s, len) in docs {
+        assert!(s >= at && s + len <= n, "documents must be ordered and inside the batch");
+        let skip = (s - at) * kv_dim;
+        let (kd, kt) = std::mem::take(&mut kr)[skip..].split_at_mut(len * kv_dim);
+        let (vd, vt) = std::mem::take(&mut vr)[skip..].split_at_mut(len * kv_dim);
+        (kr, vr, at) = (kt, vt, s + len);
+        seqs.push(SeqRows { start: s, len, pos0: 0, kv: LayerKvMut { k: KvBuf::F32(kd), v: KvBuf::F32(vd), cap: len.max(1) } });
+    }
+    let mut scratch = vec![0.0f32; scratch_len(sh, pool.n_threads())];
+    attend(pool, sh, q, &seqs, out, &mut scratch);
 }
 
 /// From d(out): dq (overwritten), dk and dv (overwritten), all in the forward's layouts.
@@ -151,7 +125,7 @@ pub fn backward(pool: &ThreadPool, sh: &Shape, q: &[f32], k: &[f32], v: &[f32], 
             let kh = gather(k, s, len, nkv, kvh, hd);
             let vh = gather(v, s, len, nkv, kvh, hd);
             let doh = gather(dout, s, len, nh, head, hd);
-            let p = sh.probs(&qh, &kh, len, pool, &mut capd);
+            let p = probs(sh, &qh, &kh, len, pool, &mut capd);
             let mut ds = vec![0.0f32; len * len];
             mm(&vh, len, hd, &doh, len, &mut ds, pool); // dP
             for i in 0..len {
