@@ -8,10 +8,10 @@
 
 use kernels::pool::ThreadPool;
 use models::layers::Rope;
-use models::{BlockParts, Model, TrainView};
+use models::{Model, TrainView};
 
 use crate::batch::IGNORE;
-use crate::ops::attention::{self, Shape};
+use crate::ops::attention;
 use crate::ops::linear::Frozen;
 use crate::ops::lora::{self, Dropout};
 use crate::ops::xent::Head;
@@ -206,7 +206,7 @@ impl<'m> LoraModel<'m> {
         let p = &self.view.blocks[il];
         let a = p.attn;
         let (n, d) = (st.n, self.view.config.n_embd);
-        let (nh, nkv, hd) = (a.n_head, a.n_kv_head, a.head_dim);
+        let (nh, nkv, hd) = (a.shape.n_head, a.shape.n_kv_head, a.shape.head_dim);
         let mut inv1 = vec![0.0; n];
         let mut h1 = vec![0.0; n * d];
         norm::forward(&x, p.attn_norm.weight(), p.attn_norm.eps(), &mut h1, &mut inv1);
@@ -230,7 +230,7 @@ impl<'m> LoraModel<'m> {
             k[t * nkv * hd..(t + 1) * nkv * hd].chunks_exact_mut(hd).for_each(|h| a.rope.apply(h, row));
         }
         let mut att = vec![0.0; n * nh * hd];
-        attention::forward(&self.pool, &shape(p), &q, &k, &v, &st.docs, n, &mut att);
+        attention::forward(&self.pool, &p.attn.shape, &q, &k, &v, &st.docs, n, &mut att);
         let (o, lo) = self.linear(st, il, 3, &att);
         let mut x2 = x.clone();
         let mut o_inv = vec![1.0; n];
@@ -268,7 +268,7 @@ impl<'m> LoraModel<'m> {
         let p = &self.view.blocks[il];
         let a = p.attn;
         let (n, d) = (st.n, self.view.config.n_embd);
-        let (nh, nkv, hd) = (a.n_head, a.n_kv_head, a.head_dim);
+        let (nh, nkv, hd) = (a.shape.n_head, a.shape.n_kv_head, a.shape.head_dim);
         let n_ff = p.mlp.gate.rows;
         // FFN half: x3 = x2 + post(down(act(gate h2, up h2))), h2 = norm(x2)
         let mut ddn = dx3.clone();
@@ -292,7 +292,7 @@ impl<'m> LoraModel<'m> {
         let mut datt = vec![0.0; n * nh * hd];
         self.linear_back(st, il, 3, &s.att, &s.lora[3], &dout, &mut datt, grads);
         let (mut dq, mut dk, mut dv) = (vec![0.0; n * nh * hd], vec![0.0; n * nkv * hd], vec![0.0; n * nkv * hd]);
-        attention::backward(&self.pool, &shape(p), &s.q, &s.k, &s.v, &st.docs, n, &datt, &mut dq, &mut dk, &mut dv);
+        attention::backward(&self.pool, &p.attn.shape, &s.q, &s.k, &s.v, &st.docs, n, &datt, &mut dq, &mut dk, &mut dv);
         let table = &tables[il];
         let rd = a.rope.rot_dim;
         for t in 0..n {
@@ -398,10 +398,6 @@ fn target_idx(t: Target) -> usize {
 
 fn dropout(st: &Step, il: usize, ti: usize) -> Option<Dropout> {
     st.dropout.map(|(p, seed)| Dropout { p, seed: crate::rng::Rng::stream(seed, &[il as u64, ti as u64]).next_u64() })
-}
-
-fn shape(p: &BlockParts) -> Shape {
-    p.attn.shape()
 }
 
 fn rope_table(r: &Rope, docs: &[(usize, usize)], n: usize) -> Vec<f32> {

@@ -2,7 +2,6 @@
 
 mod common;
 
-use std::io::Write;
 
 use weights::{GgmlType, GgufFile, GgufWriter, MetaArray, MetaValue, WeightsError};
 

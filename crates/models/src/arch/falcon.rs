@@ -20,7 +20,7 @@ use weights::names::{tn, tn_bias, TensorName as T};
 use weights::Tensor;
 
 use crate::decoder::{add_residual, linear, output_head, Block, Decoder};
-use crate::layers::{Activation, Embedding, LayerNorm, Linear, Mlp, Rope, RopeStyle, SelfAttention};
+use crate::layers::{Activation, AttnShape, Embedding, LayerNorm, Linear, Mlp, Rope, RopeStyle, SelfAttention};
 use crate::model::{required, sized, Scratch};
 use crate::{ModelConfig, ModelError, SeqRows, WeightSource};
 
@@ -155,12 +155,7 @@ pub fn load(src: &WeightSource) -> Result<Decoder<FalconLayer>, ModelError> {
                 q_norm: None,
                 k_norm: None,
                 rope: rope.clone(),
-                n_head: c.n_head,
-                n_kv_head: c.n_kv_head,
-                head_dim: hd,
-                window: None,
-                scale: 1.0 / (hd as f32).sqrt(),
-                softcap: None,
+                shape: AttnShape { n_head: c.n_head, n_kv_head: c.n_kv_head, head_dim: hd, window: None, scale: 1.0 / (hd as f32).sqrt(), softcap: None },
             },
             mlp: Mlp { up: linear(src, T::FfnUp, il, d, c.n_ff)?, down: linear(src, T::FfnDown, il, c.n_ff, d)?, act: Activation::Gelu },
         });

@@ -15,7 +15,7 @@ use weights::names::{tn, TensorName as T};
 
 use super::gemma3::Gemma3Layer;
 use crate::decoder::{output_head, Decoder};
-use crate::layers::{Activation, Embedding, GatedMlp, Linear, RmsNorm, Rope, RopeStyle, SelfAttention};
+use crate::layers::{Activation, AttnShape, Embedding, GatedMlp, Linear, RmsNorm, Rope, RopeStyle, SelfAttention};
 use crate::model::required;
 use crate::{ModelConfig, ModelError, WeightSource};
 
@@ -120,12 +120,7 @@ pub fn load(src: &WeightSource) -> Result<Decoder<Gemma3Layer>, ModelError> {
                 q_norm: None,
                 k_norm: None,
                 rope: rope.clone(),
-                n_head: c.n_head,
-                n_kv_head: c.n_kv_head,
-                head_dim: hd,
-                window,
-                scale: 1.0 / c.query_pre_attn_scalar.sqrt(),
-                softcap: c.attn_softcap,
+                shape: AttnShape { n_head: c.n_head, n_kv_head: c.n_kv_head, head_dim: hd, window, scale: 1.0 / c.query_pre_attn_scalar.sqrt(), softcap: c.attn_softcap },
             },
             post_attn_norm: norm(T::AttnPostNorm, Some(il))?,
             ffn_norm: norm(T::FfnNorm, Some(il))?,

@@ -16,7 +16,7 @@ use weights::hf::HfConfig;
 use weights::names::{tn, TensorName as T};
 
 use crate::decoder::{add_residual, output_head, Block, Decoder};
-use crate::layers::{Activation, Embedding, GatedMlp, Linear, RmsNorm, Rope, RopeStyle, SelfAttention};
+use crate::layers::{Activation, AttnShape, Embedding, GatedMlp, Linear, RmsNorm, Rope, RopeStyle, SelfAttention};
 use crate::model::{required, sized, Scratch};
 use crate::{ModelConfig, SeqRows, ModelError, WeightSource};
 
@@ -156,12 +156,7 @@ pub fn load(src: &WeightSource) -> Result<Decoder<Gemma3Layer>, ModelError> {
                 q_norm: Some(norm(T::AttnQNorm, Some(il), hd)?),
                 k_norm: Some(norm(T::AttnKNorm, Some(il), hd)?),
                 rope: Rope { rot_dim: hd, base, style: RopeStyle::Neox, freq_factors: None, attn_factor: 1.0 },
-                n_head: c.n_head,
-                n_kv_head: c.n_kv_head,
-                head_dim: hd,
-                window,
-                scale: 1.0 / c.query_pre_attn_scalar.sqrt(),
-                softcap: None,
+                shape: AttnShape { n_head: c.n_head, n_kv_head: c.n_kv_head, head_dim: hd, window, scale: 1.0 / c.query_pre_attn_scalar.sqrt(), softcap: None },
             },
             post_attn_norm: norm(T::AttnPostNorm, Some(il), d)?,
             ffn_norm: norm(T::FfnNorm, Some(il), d)?,

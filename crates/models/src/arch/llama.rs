@@ -25,7 +25,7 @@ use weights::names::{tn, TensorName as T};
 
 use crate::decoder::{add_residual, linear, output_head, Block, Decoder};
 use crate::layers::rope_scaling::{gguf_freq_factors, hf_freq_factors, refuse_longrope};
-use crate::layers::{vector, Activation, Embedding, Ffn, GatedMlp, Linear, MoeMlp, RmsNorm, Rope, RopeStyle, SelfAttention, SharedExpert};
+use crate::layers::{vector, Activation, AttnShape, Embedding, Ffn, GatedMlp, Linear, MoeMlp, RmsNorm, Rope, RopeStyle, SelfAttention, SharedExpert};
 use crate::model::{required, sized, Scratch};
 use crate::{ModelConfig, ModelError, SeqRows, WeightSource};
 
@@ -260,12 +260,7 @@ pub fn build(src: &WeightSource, arch: &str, mut c: LlamaConfig, v: Variant) -> 
                 q_norm,
                 k_norm,
                 rope: rope.clone(),
-                n_head: c.n_head,
-                n_kv_head: c.n_kv_head,
-                head_dim: hd,
-                window: c.window,
-                scale: 1.0 / (hd as f32).sqrt(),
-                softcap: None,
+                shape: AttnShape { n_head: c.n_head, n_kv_head: c.n_kv_head, head_dim: hd, window: c.window, scale: 1.0 / (hd as f32).sqrt(), softcap: None },
             },
             ffn_norm: norm(T::FfnNorm, Some(il), d)?,
             mlp: match c.n_expert {

@@ -16,7 +16,7 @@ use weights::Tensor;
 use super::llama::{LlamaConfig, LlamaLayer};
 use crate::decoder::{output_head, Decoder};
 use crate::layers::rope_scaling::LongRope;
-use crate::layers::{Activation, Embedding, GatedMlp, Linear, RmsNorm, Rope, RopeStyle, SelfAttention};
+use crate::layers::{Activation, AttnShape, Embedding, GatedMlp, Linear, RmsNorm, Rope, RopeStyle, SelfAttention};
 use crate::{LoadOptions, ModelConfig, ModelError, WeightSource};
 
 /// Rows `a..b` of a fused weight as a Linear of `cols` inputs.
@@ -65,12 +65,7 @@ pub fn load(src: &WeightSource, opts: &LoadOptions) -> Result<Decoder<LlamaLayer
                 q_norm: None,
                 k_norm: None,
                 rope: rope.clone(),
-                n_head: c.n_head,
-                n_kv_head: c.n_kv_head,
-                head_dim: hd,
-                window: c.window,
-                scale: 1.0 / (hd as f32).sqrt(),
-                softcap: None,
+                shape: AttnShape { n_head: c.n_head, n_kv_head: c.n_kv_head, head_dim: hd, window: c.window, scale: 1.0 / (hd as f32).sqrt(), softcap: None },
             },
             ffn_norm: norm(T::FfnNorm, Some(il))?,
             mlp: GatedMlp { gate, up, down: lin(T::FfnDown, ff, d)?, act: Activation::Silu }.into(),

@@ -23,8 +23,11 @@ pub struct AttnShape {
     pub n_head: usize,
     pub n_kv_head: usize,
     pub head_dim: usize,
+    /// Attend only to the last `window` positions (the current one included).
     pub window: Option<usize>,
+    /// Multiplies q·k (1/sqrt(head_dim), or Gemma's 1/sqrt(query_pre_attn_scalar)).
     pub scale: f32,
+    /// Gemma 2: scores become `cap * tanh(score / cap)` before the softmax.
     pub softcap: Option<f32>,
 }
 

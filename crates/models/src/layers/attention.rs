@@ -17,15 +17,7 @@ pub struct SelfAttention {
     pub q_norm: Option<RmsNorm>, // [head_dim]
     pub k_norm: Option<RmsNorm>, // [head_dim]
     pub rope: Rope,
-    pub n_head: usize,
-    pub n_kv_head: usize,
-    pub head_dim: usize,
-    /// Attend only to the last `window` positions (the current one included).
-    pub window: Option<usize>,
-    /// Multiplies q·k (1/sqrt(head_dim), or Gemma's 1/sqrt(query_pre_attn_scalar)).
-    pub scale: f32,
-    /// Gemma 2: scores become `cap * tanh(score / cap)` before the softmax.
-    pub softcap: Option<f32>,
+    pub shape: AttnShape,
 }
 
 impl SelfAttention {
@@ -35,7 +27,7 @@ impl SelfAttention {
 
     /// h: [n, n_embd] normalised input, rows split among `seqs`; result in `s.o`: [n, n_embd].
     pub fn forward(&self, pool: &ThreadPool, s: &mut Scratch, n: usize, seqs: &mut [SeqRows<'_>]) {
-        let (hd, nh, nkv) = (self.head_dim, self.n_head, self.n_kv_head);
+        let (hd, nh, nkv) = (self.shape.head_dim, self.shape.n_head, self.shape.n_kv_head);
         let kv_dim = nkv * hd;
         let q = sized(&mut s.q, n * nh * hd);
         let k = sized(&mut s.k, n * kv_dim);
@@ -68,23 +60,11 @@ impl SelfAttention {
                 kv.v.store(ops, slot, &v[(a + t) * kv_dim..(a + t + 1) * kv_dim]);
             }
         }
-        let shape = self.shape();
         let att = sized(&mut s.att, n * nh * hd);
-        let scratch = sized(&mut s.scores, scratch_len(&shape, pool.n_threads()));
-        attend(pool, &shape, q, seqs, att, scratch);
+        let scratch = sized(&mut s.scores, scratch_len(&self.shape, pool.n_threads()));
+        attend(pool, &self.shape, q, seqs, att, scratch);
         let o = sized(&mut s.o, n * self.wo.rows);
         self.wo.forward_rows(pool, att, n, o, &s.adapter_rows);
-    }
-
-    pub fn shape(&self) -> AttnShape {
-        AttnShape {
-            n_head: self.n_head,
-            n_kv_head: self.n_kv_head,
-            head_dim: self.head_dim,
-            window: self.window,
-            scale: self.scale,
-            softcap: self.softcap,
-        }
     }
 }
 
