@@ -16,6 +16,7 @@ use kernels::pool::ThreadPool;
 use kernels::GgmlType;
 
 use models::layers::attend::{attend, scratch_len};
+use models::layers::softcap;
 use models::{KvBuf, LayerKvMut, SeqRows};
 
 use super::{f32_bytes, SyncPtr};
@@ -61,7 +62,7 @@ fn probs(sh: &Shape, qh: &[f32], kh: &[f32], len: usize, pool: &ThreadPool, capd
         for j in first..=i {
             let mut v = row[j] * sh.scale;
             if let Some(cap) = sh.softcap {
-                v = cap * (v / cap).tanh();
+                v = softcap(v, cap);
                 capd[i * len + j] = 1.0 - (v / cap) * (v / cap);
             }
             row[j] = v;

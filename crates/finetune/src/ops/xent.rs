@@ -5,7 +5,7 @@
 
 use kernels::matmul::{matmul, QMatrix};
 use kernels::pool::ThreadPool;
-use models::layers::Linear;
+use models::layers::{softcap, Linear};
 
 use super::linear::Transposed;
 use super::{split, SyncPtr};
@@ -95,7 +95,7 @@ impl<'a> Head<'a> {
                     };
                     let mut cm = f32::NEG_INFINITY;
                     for (j, v) in zr.iter_mut().enumerate() {
-                        *v = cap * (*v / cap).tanh();
+                        *v = softcap(*v, cap);
                         let dcap = 1.0 - (*v / cap) * (*v / cap);
                         if r0 + j == t {
                             unsafe {

@@ -12,7 +12,8 @@
 use std::arch::x86_64::*;
 
 use super::act::BlockQ8;
-use super::legacy_avx2::{block_bytes, decode, min_scale, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0};
+use super::legacy::{block_bytes, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0};
+use super::legacy_avx2::{decode, min_scale};
 use super::tile::{pick_tile, Tile, TileFn};
 use crate::types::GgmlType;
 

@@ -11,25 +11,10 @@
 use std::arch::x86_64::*;
 
 use super::act::BlockQ8;
+use super::legacy::{block_bytes, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0};
 use super::tile::{pick_tile, Tile, TileFn};
 use super::x86::{bits_to_bytes_32, dot_u8i8, hsum_ps, load_f16, load_f16x2, nibbles_32};
 use crate::types::GgmlType;
-
-pub(super) const Q4_0: u8 = 0;
-pub(super) const Q4_1: u8 = 1;
-pub(super) const Q5_0: u8 = 2;
-pub(super) const Q5_1: u8 = 3;
-pub(super) const Q8_0: u8 = 4;
-
-pub(super) const fn block_bytes(t: u8) -> usize {
-    match t {
-        Q4_0 => 18,
-        Q4_1 => 20,
-        Q5_0 => 22,
-        Q5_1 => 24,
-        _ => 34,
-    }
-}
 
 /// Weight block at `p` as 32 int8 lanes (signed for Q8_0, unsigned 0..16 / 0..32 for the others),
 /// its scale d, and the factor of the block's activation sum: value = d * q + MIN_SCALE * that factor.

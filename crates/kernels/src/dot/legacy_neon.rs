@@ -10,25 +10,10 @@
 use std::arch::aarch64::*;
 
 use super::act::BlockQ8;
+use super::legacy::{block_bytes, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0};
 use super::neon::{bits_to_bytes_32, dot_i8, load_f16, nibbles};
 use super::tile::{pick_tile, Tile, TileFn};
 use crate::types::GgmlType;
-
-const Q4_0: u8 = 0;
-const Q4_1: u8 = 1;
-const Q5_0: u8 = 2;
-const Q5_1: u8 = 3;
-const Q8_0: u8 = 4;
-
-const fn block_bytes(t: u8) -> usize {
-    match t {
-        Q4_0 => 18,
-        Q4_1 => 20,
-        Q5_0 => 22,
-        Q5_1 => 24,
-        _ => 34,
-    }
-}
 
 /// Weight block at `p` as 32 signed int8 lanes (values 0..16 first, as in the block layout), its scale d
 /// and min m (0 for the types without one): value = d * q + m.

@@ -7,6 +7,7 @@
 
 pub mod act;
 pub(crate) mod decode;
+mod legacy;
 pub(crate) mod panel;
 pub mod scalar;
 pub(crate) mod tile;
